@@ -1,0 +1,54 @@
+# tun virtio-net RSS / hash reporting harness.  `make help` lists the targets.
+#
+# Variables (all optional), passed to the pipeline through the environment:
+#   KERNEL_DIR=/path/to/linux  build the user's git tree instead of Debian's 6.12
+#   KERNEL_BASE=<rev>          revision of KERNEL_DIR to use (default HEAD)
+#   KCONFIG=normal|debug       config variant (vm/config/)
+#   VM_ACCEL=auto|kvm|tcg      accelerator; auto probes KVM, falls back to TCG
+#   VM_TIMEOUT=1800            seconds for the whole guest run
+#   VM_CPUS=2 VM_MEMORY=2G     guest size
+#   JOBS=<n>                   make -j for the kernel build (default: all cores)
+#   RESULTS=results            results directory
+#   TUNRSS_CACHE=~/.cache/tunrss  kernel sources, build trees and ccache
+
+PY := .venv/bin/python
+export KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS TUNRSS_CACHE
+CACHE := $(or $(TUNRSS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tunrss)
+
+.PHONY: help setup vm-test test host-test kernel vm-shell clean distclean
+
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+## setup       install Debian packages (as root) and the pinned .venv
+setup:
+	@vm/setup.sh
+
+## vm-test     build the kernel with patches/ and run every test in a VM
+vm-test: setup
+	$(PY) -m vm vm-test
+
+## test        host tests, then vm-test
+test: host-test
+	$(MAKE) vm-test
+
+## host-test   pytest on the host (no root needed)
+host-test: setup
+	$(PY) -m pytest tests/host -q
+
+## kernel      build the kernel only; prints the bzImage path
+kernel: setup
+	$(PY) -m vm kernel
+
+## vm-shell    an interactive root shell in the same VM
+vm-shell: setup
+	$(PY) -m vm vm-shell
+
+## clean       drop results and local build outputs
+clean:
+	rm -rf results kselftests/out .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+## distclean   clean, and drop .venv and the cache ($(CACHE))
+distclean: clean
+	rm -rf .venv "$(CACHE)"

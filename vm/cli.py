@@ -1,0 +1,35 @@
+"""Command line of the pipeline: ``python -m vm {kernel,vm-test,vm-shell}``.
+
+Options come from the environment so that make variables pass straight
+through: KERNEL_DIR, KERNEL_BASE, KCONFIG, VM_ACCEL, VM_TIMEOUT, RESULTS,
+JOBS, VM_CPUS, VM_MEMORY, PATCHES, TUNRSS_CACHE.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import PipelineError
+from .pipeline import Options, prepare_kernel, vm_shell, vm_test
+from .stages import Stages
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vm", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["kernel", "vm-test", "vm-shell"])
+    args = parser.parse_args(argv)
+    opts = Options.from_env()
+    try:
+        if args.command == "kernel":
+            kernel = prepare_kernel(opts, Stages())
+            print(kernel.work.bzimage)
+            return 0
+        if args.command == "vm-test":
+            return vm_test(opts)
+        return vm_shell(opts)
+    except PipelineError as e:
+        print(f"{args.command}: FAIL: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,294 @@
+"""The stages of `make vm-test`: source, apply, config, build, selftests,
+boot, tests, report.  Each stage prints its elapsed time (vm/stages.py)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import accel, build, kconfig, results, source, splat
+from .errors import PipelineError, SetupError
+from .stages import Stages
+
+REPO = Path(__file__).resolve().parent.parent
+PATCH_DIR = REPO / "patches"
+KSELFTESTS = REPO / "kselftests"
+
+
+@dataclass
+class Options:
+    """Everything a run can be told, from the environment (see the Makefile)."""
+
+    cache: Path
+    results: Path
+    kernel_dir: Path | None = None
+    kernel_base: str = "HEAD"
+    variant: str = "normal"
+    accel: str = "auto"
+    timeout: float = 1800.0
+    jobs: int = os.cpu_count() or 2
+    cpus: int = 2
+    memory: str = "2G"
+    patch_dir: Path = PATCH_DIR
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] = dict(os.environ)) -> "Options":  # noqa: B008
+        cache_home = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return cls(
+            cache=Path(env.get("TUNRSS_CACHE") or cache_home / "tunrss"),
+            results=Path(env.get("RESULTS") or REPO / "results").resolve(),
+            kernel_dir=Path(env["KERNEL_DIR"]).resolve() if env.get("KERNEL_DIR") else None,
+            kernel_base=env.get("KERNEL_BASE") or "HEAD",
+            variant=env.get("KCONFIG") or "normal",
+            accel=env.get("VM_ACCEL") or "auto",
+            timeout=float(env.get("VM_TIMEOUT") or 1800),
+            jobs=int(env.get("JOBS") or os.cpu_count() or 2),
+            cpus=int(env.get("VM_CPUS") or 2),
+            memory=env.get("VM_MEMORY") or "2G",
+            patch_dir=Path(env.get("PATCHES") or PATCH_DIR).resolve(),
+        )
+
+
+@dataclass
+class Kernel:
+    base: source.Base
+    work: build.Workdir
+    key: str
+    patches: list[Path]
+    fragments: list[Path]
+    log: Path
+    cached: bool = False
+
+
+def extra_fragments() -> list[Path]:
+    """kselftests/config lists what the project's C selftests need."""
+    path = KSELFTESTS / "config"
+    return [path] if path.exists() else []
+
+
+def prepare_kernel(opts: Options, st: Stages) -> Kernel:
+    """Fetch, apply, config and build; skipped when the key's build exists."""
+    opts.results.mkdir(parents=True, exist_ok=True)
+    log = opts.results / "build.log"
+    with st.stage("fetch", "base kernel source"):
+        base = (source.user_base(opts.kernel_dir, opts.kernel_base) if opts.kernel_dir
+                else source.debian_base(opts.cache))
+        st.say("fetch", base.describe)
+    patches = source.series(opts.patch_dir)
+    frags = kconfig.fragments(opts.variant, extra_fragments())
+    key = build.build_key(base.commit, opts.variant, frags, patches, build.compiler_id())
+    work = build.Workdir(opts.cache / "work" / f"{base.commit[:12]}-{opts.variant}")
+    kernel = Kernel(base, work, key, patches, frags, log)
+    if build.is_current(work, key):
+        kernel.cached = True
+        for name in ("apply", "config", "build"):
+            st.skip(name, f"build {key[:12]} is cached in {work.root}")
+        return kernel
+    log.write_text("")
+    work.stamp.unlink(missing_ok=True)
+    env = build.make_env(opts.cache)
+    with st.stage("apply", f"{len(patches)} patch(es) from {opts.patch_dir}"):
+        source.checkout(base, work.src)
+        source.apply_series(work.src, patches)
+    with st.stage("config", f"tinyconfig + {', '.join(p.name for p in frags)}"):
+        dotconfig = build.configure(work, frags, log, env)
+        kconfig.check(frags, dotconfig)
+    with st.stage("build", f"bzImage with -j{opts.jobs}, log {log}"):
+        build.compile_kernel(work, log, env, opts.jobs)
+    work.stamp.write_text(key + "\n")
+    return kernel
+
+
+def build_selftests(kernel: Kernel, opts: Options, st: Stages) -> list[dict]:
+    """Compile the base tun selftest and kselftests/ against the built tree's
+    headers; return the suites of the guest plan that run them."""
+    out = kernel.work.root / "selftests"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    log = opts.results / "selftests-build.log"
+    log.write_text("")
+    ksft = kernel.work.src / "tools" / "testing" / "selftests"
+    suites = []
+    with st.stage("selftests", "base tun selftest and kselftests/"):
+        build.run_logged(["gcc", "-O2", "-Wall", "-isystem", str(kernel.work.headers),
+                          "-I", str(ksft), "-o", str(out / "tun"),
+                          str(ksft / "net" / "tun.c")], log)
+        suites.append({"name": "tun-selftest", "kind": "ktap", "project": False,
+                       "argv": [str(out / "tun")]})
+        if (KSELFTESTS / "Makefile").exists():
+            ko = out / "kselftests"
+            build.run_logged(["make", "-C", str(KSELFTESTS), f"OUTPUT={ko}",
+                              f"KHDR_INCLUDES=-isystem {kernel.work.headers}",
+                              f"KSFT_DIR={ksft}"], log)
+            for prog in sorted(p for p in ko.iterdir() if p.is_file() and os.access(p, os.X_OK)):
+                suites.append({"name": f"kselftests-{prog.name}", "kind": "ktap",
+                               "project": True, "argv": [str(prog)]})
+    return suites
+
+
+def pytest_suite(opts: Options) -> dict:
+    return {"name": "pytest-vm", "kind": "pytest", "project": True, "cwd": str(REPO),
+            "argv": [sys.executable, "-m", "pytest", str(REPO / "tests" / "vm"), "-v",
+                     "-p", "no:cacheprovider", "-p", "vm.pytest_kmsg",
+                     f"--junitxml={opts.results / 'pytest-vm.xml'}"]}
+
+
+def choose_accel(kernel: Kernel, opts: Options, st: Stages) -> str:
+    with st.stage("accel", f"VM_ACCEL={opts.accel}"):
+        choice, why = accel.decide(
+            opts.accel, accel.kvm_device_usable,
+            lambda: accel.cached_probe(opts.cache / "accel-probe.json", kernel.work.bzimage))
+        st.say("accel", f"using {choice.upper()}: {why}")
+    return choice
+
+
+def vng_command(kernel: Kernel, opts: Options, choice: str, exec_cmd: str | None) -> list[str]:
+    vng = shutil.which("vng") or str(Path(sys.executable).parent / "vng")
+    cmd = [vng, "--run", str(kernel.work.bzimage), "--user", "root", "--verbose", "--force-9p",
+           "--cpus", str(opts.cpus), "--memory", opts.memory, "--rwdir", str(opts.results)]
+    if choice == "tcg":
+        cmd.append("--disable-kvm")
+    if exec_cmd is not None:
+        cmd += ["--exec", exec_cmd]
+    return cmd
+
+
+def boot(cmd: list[str], console: Path, output: Path, timeout: float) -> tuple[int, bool]:
+    """Run the VM; guest stdout is echoed and saved, the kernel console (vng
+    -v sends it to stderr) saved.  Returns (exit code, timed out)."""
+    with console.open("w") as con, output.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=con, text=True,
+                                errors="replace", start_new_session=True)
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                out.write(line)
+                sys.stdout.write(line)
+                sys.stdout.flush()
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            rc = proc.wait(timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            rc = proc.wait()
+            timed_out = True
+        reader.join(timeout=5)
+    return rc, timed_out
+
+
+def collect(opts: Options, plan: dict, expect_feature: bool) -> list[results.Suite]:
+    """Parse what the guest left in the results directory."""
+    guest_file = opts.results / "guest.json"
+    ran = {s["name"]: s for s in json.loads(guest_file.read_text())["suites"]} \
+        if guest_file.exists() else {}
+    suites = []
+    for entry in plan["suites"]:
+        name = entry["name"]
+        info = ran.get(name, {})
+        log = opts.results / f"{name}.log"
+        suite = results.Suite(name, entry["kind"], info.get("exit_code"),
+                              info.get("seconds", 0.0), str(log))
+        if entry["kind"] == "ktap":
+            text = log.read_text(errors="replace") if log.exists() else ""
+            (opts.results / f"{name}.ktap").write_text(text)
+            suite.tests = results.parse_ktap(name, text)
+        else:
+            xml = opts.results / "pytest-vm.xml"
+            suite.tests = results.parse_junit(name, xml.read_text()) if xml.exists() else []
+        if not suite.tests:
+            why = "did not run" if name not in ran else f"exited {suite.exit_code} with no results"
+            suite.tests = [results.TestResult(name, "(suite)", "fail", reason=why)]
+        elif suite.exit_code not in (0, 4) and not any(t.result == "fail" for t in suite.tests):
+            suite.tests.append(results.TestResult(name, "(exit code)", "fail",
+                                                  reason=f"exited {suite.exit_code}"))
+        if expect_feature and entry.get("project"):
+            results.fail_skips(suite.tests, "the series is applied, so the feature must be there")
+        suites.append(suite)
+    return suites
+
+
+def vm_test(opts: Options) -> int:
+    st = Stages()
+    if opts.results.exists():
+        shutil.rmtree(opts.results)
+    opts.results.mkdir(parents=True)
+    kernel = prepare_kernel(opts, st)
+    plan_suites = build_selftests(kernel, opts, st)
+    plan_suites.append(pytest_suite(opts))
+    expect_feature = bool(kernel.patches)
+    plan = {"suites": plan_suites,
+            "env": {"TUNRSS_IN_VM": "1", "PYTHONDONTWRITEBYTECODE": "1",
+                    "TUNRSS_EXPECT_FEATURE": "1" if expect_feature else "0"}}
+    (opts.results / "plan.json").write_text(json.dumps(plan, indent=2) + "\n")
+    choice = choose_accel(kernel, opts, st)
+    console = opts.results / "console.log"
+    exec_cmd = f"cd {REPO} && exec {sys.executable} -m vm.guest {opts.results}"
+    with st.stage("boot+tests", f"{choice.upper()}, timeout {opts.timeout:.0f}s"):
+        rc, timed_out = boot(vng_command(kernel, opts, choice, exec_cmd), console,
+                             opts.results / "guest-output.log", opts.timeout)
+    suites = collect(opts, plan, expect_feature)
+    splats = splat.scan(console.read_text(errors="replace")) if console.exists() else []
+    return report(opts, st, kernel, choice, rc, timed_out, suites, splats)
+
+
+def report(opts: Options, st: Stages, kernel: Kernel, choice: str, rc: int,
+           timed_out: bool, suites: list[results.Suite], splats: list[splat.Splat]) -> int:
+    tests = [t for s in suites for t in s.tests]
+    for t in tests:
+        print(results.line(t))
+    problems = []
+    if timed_out:
+        problems.append(f"the VM run hit VM_TIMEOUT={opts.timeout:.0f}s and was killed")
+    elif rc not in (0, 1):
+        problems.append(f"the VM exited {rc} (255: kernel panic or vng failure); "
+                        f"console: {opts.results / 'console.log'}")
+    if splats:
+        first = splats[0]
+        for t in tests:
+            if first.test and first.test.startswith(t.suite) and not t.splat:
+                t.splat = first.excerpt
+        problems.append(f"{len(splats)} kernel splat(s); the first: {first.describe()}")
+    c = results.counts(tests)
+    total = round(st.elapsed(), 1)
+    results.write_json(opts.results / "results.json", {
+        "kernel": {"base": kernel.base.describe, "commit": kernel.base.commit,
+                   "variant": opts.variant, "key": kernel.key, "cached": kernel.cached,
+                   "patches": [p.name for p in kernel.patches],
+                   "bzImage": str(kernel.work.bzimage)},
+        "accel": choice, "vm_exit_code": rc, "timed_out": timed_out,
+        "stages": st.records, "suites": suites,
+        "splats": [{"kind": s.kind, "test": s.test, "line": s.lineno, "excerpt": s.excerpt}
+                   for s in splats],
+        "summary": dict(c, seconds=total, problems=problems),
+    })
+    for p in problems:
+        print(f"vm-test: FAIL: {p}", file=sys.stderr)
+    print(f"vm-test: results in {opts.results} (results.json, *.ktap, pytest-vm.xml, console.log)")
+    print(f"vm-test: {c['pass']} passed, {c['fail']} failed, {c['skip']} skipped "
+          f"in {total:.0f}s on {choice.upper()}")
+    if rc not in (0,) and not timed_out and not problems and c["fail"] == 0:
+        problems.append(f"guest runner exited {rc}")
+    if problems or c["fail"]:
+        return rc if rc not in (0, 1) else 1
+    return 0
+
+
+def vm_shell(opts: Options) -> int:
+    st = Stages()
+    kernel = prepare_kernel(opts, st)
+    choice = choose_accel(kernel, opts, st)
+    cmd = vng_command(kernel, opts, choice, None)
+    st.say("boot", " ".join(cmd))
+    return subprocess.call(cmd, cwd=REPO)

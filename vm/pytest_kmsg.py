@@ -1,0 +1,13 @@
+"""pytest plugin for the guest: marks each test start in the kernel log, so a
+splat on the console is tied to the test that caused it (vm/splat.py)."""
+from __future__ import annotations
+
+import pytest
+
+from .guest import kmsg
+from .splat import MARKER
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    kmsg(f"{MARKER}pytest-vm/{item.nodeid}")

@@ -1,0 +1,97 @@
+"""Find kernel splats (warnings, oopses, sanitizer and lockdep reports, RCU
+stalls, hung tasks, kmemleak reports) in a captured console log.
+
+The guest runner writes ``tunrss-test: <name>`` to /dev/kmsg before each test,
+so a splat is attributed to the last test that started before it.  The
+patterns follow what the netdev CI (NIPA) greps for, plus the sanitizers.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MARKER = "tunrss-test: "
+
+# Kind of splat -> regex on the message text (printk timestamp stripped).
+PATTERNS: dict[str, re.Pattern[str]] = {
+    name: re.compile(rx)
+    for name, rx in {
+        # Specific reports first: a lockdep report starts with "WARNING:",
+        # a KASAN report with "BUG:".
+        "kasan": r"\bKASAN:",
+        "kfence": r"\bKFENCE:",
+        "ubsan": r"^UBSAN:",
+        "lockdep": r"possible (circular|recursive) locking|inconsistent lock state"
+        r"|suspicious RCU usage|lock held when returning to user space",
+        "rcu-stall": r"rcu: INFO: .*detected stalls|self-detected stall",
+        "hung-task": r"blocked for more than \d+ seconds",
+        "kmemleak": r"unreferenced object 0x|kmemleak: \d+ new suspected memory leaks",
+        "ref-tracker": r"\bref_tracker\b",
+        "warning": r"^WARNING:",
+        "bug": r"^BUG:",
+        "oops": r"^Oops\b|^general protection fault",
+        "panic": r"^Kernel panic",
+        "call-trace": r"^Call Trace:",
+    }.items()
+}
+
+# "[   12.345678] " and the optional caller id "[    T123] " in front of a message.
+_PREFIX = re.compile(r"^(?:<\d+>)?(?:\[\s*\d+\.\d+\]\s*)?(?:\[\s*[TC]\d+\]\s*)?")
+_END = re.compile(r"---\[ end (trace|Kernel panic)|^={20,}$")
+EXCERPT_LINES = 40
+
+
+@dataclass(frozen=True)
+class Splat:
+    kind: str
+    lineno: int  # 1-based line in the console log
+    line: str  # the matching message, prefix stripped
+    test: str  # last test marker before it, or "" (boot, before any test)
+    excerpt: str  # the report, up to its end marker or EXCERPT_LINES lines
+
+    def describe(self) -> str:
+        where = f"while running {self.test}" if self.test else "before any test started"
+        return f"kernel {self.kind} at console line {self.lineno} {where}:\n{self.excerpt}"
+
+
+def strip_prefix(line: str) -> str:
+    """The printk message without its timestamp and caller id."""
+    return _PREFIX.sub("", line.rstrip("\r\n"), count=1)
+
+
+def classify(message: str) -> str | None:
+    """Which kind of splat a console message starts, or None."""
+    for kind, rx in PATTERNS.items():
+        if rx.search(message):
+            return kind
+    return None
+
+
+def scan(log: str) -> list[Splat]:
+    """All splats in *log*, in order.  Lines inside one report's excerpt
+    (the Call Trace of a WARNING, say) do not start a report of their own."""
+    lines = log.splitlines()
+    splats: list[Splat] = []
+    test = ""
+    i = 0
+    while i < len(lines):
+        msg = strip_prefix(lines[i])
+        marker = msg.find(MARKER)
+        if marker >= 0:
+            test = msg[marker + len(MARKER):].strip()
+            i += 1
+            continue
+        kind = classify(msg)
+        if kind is None:
+            i += 1
+            continue
+        end = i + 1
+        while end < len(lines) and end - i < EXCERPT_LINES:
+            tail = strip_prefix(lines[end])
+            end += 1
+            if _END.search(tail):
+                break
+        excerpt = "\n".join(strip_prefix(ln) for ln in lines[i:end])
+        splats.append(Splat(kind, i + 1, msg, test, excerpt))
+        i = end
+    return splats
