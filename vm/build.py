@@ -38,6 +38,10 @@ class Workdir:
         return self.root / "build.key"
 
     @property
+    def config_stamp(self) -> Path:
+        return self.root / "config.key"
+
+    @property
     def bzimage(self) -> Path:
         return self.build / "arch" / "x86" / "boot" / "bzImage"
 
@@ -62,6 +66,12 @@ def build_key(base_commit: str, variant: str, fragments: list[Path],
             h.update(f"{kind}:{path.name}\0".encode())
             h.update(path.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+def config_key(base_commit: str, fragments: list[Path]) -> str:
+    """sha256 over what decides the .config: re-running tinyconfig on an
+    unchanged request would only cost time."""
+    return build_key(base_commit, "config", fragments, [], "")
 
 
 def is_current(work: Workdir, key: str) -> bool:
@@ -92,7 +102,7 @@ def run_logged(cmd: list[str], log: Path, cwd: Path | None = None,
                env: dict[str, str] | None = None, tail: int = 40) -> None:
     """Run *cmd*, appending its output to *log*; BuildError with the tail on failure."""
     last: deque[str] = deque(maxlen=tail)
-    with log.open("a") as out:
+    with log.open("a", buffering=1) as out:  # line-buffered: `tail -f` shows progress
         out.write(f"$ {' '.join(cmd)}\n")
         out.flush()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, text=True, errors="replace",

@@ -68,6 +68,9 @@ def debian_base(cache: Path, tarball: Path = DEBIAN_TARBALL) -> Base:
             if _DEBIAN_STANZA in text:
                 gitignore.write_text(text[:text.index(_DEBIAN_STANZA)].rstrip("\n") + "\n")
             git("init", "-q", "-b", "base", cwd=top)
+            # No automatic repack of the 80k fresh loose objects: it would
+            # compete with the kernel build for minutes; clones use --shared.
+            git("config", "gc.auto", "0", cwd=top)
             git("add", "-A", cwd=top)
             git("commit", "-q", "-m",
                 f"Linux {DEBIAN_VERSION} from Debian {DEBIAN_PACKAGE}", cwd=top, env=_BASE_ENV)
@@ -102,6 +105,7 @@ def checkout(base: Base, src: Path) -> None:
     if not (src / ".git").exists():
         src.parent.mkdir(parents=True, exist_ok=True)
         git("clone", "-q", "--shared", "--no-checkout", str(base.repo), str(src))
+        git("config", "gc.auto", "0", cwd=src)
     elif git("cat-file", "-e", base.commit, cwd=src, check=False).returncode:
         git("fetch", "-q", str(base.repo), base.commit, cwd=src)
     git("am", "--abort", cwd=src, check=False)

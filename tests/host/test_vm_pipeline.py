@@ -1,0 +1,119 @@
+"""vm/pipeline.py without a VM: the build key, and how a results directory
+left by the guest becomes a verdict (collect + report)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from vm import build, pipeline, source, splat
+from vm.stages import Stages
+
+
+def test_build_key_changes_with_every_input(tmp_path: Path) -> None:
+    frag, patch = tmp_path / "a.config", tmp_path / "0001-x.patch"
+    frag.write_text("CONFIG_TUN=y\n")
+    patch.write_text("diff\n")
+    key = build.build_key("c0ffee", "normal", [frag], [patch], "gcc 12")
+    assert key == build.build_key("c0ffee", "normal", [frag], [patch], "gcc 12")
+    assert key != build.build_key("c0ffee", "debug", [frag], [patch], "gcc 12")
+    assert key != build.build_key("c0ffe0", "normal", [frag], [patch], "gcc 12")
+    assert key != build.build_key("c0ffee", "normal", [frag], [], "gcc 12")
+    assert key != build.build_key("c0ffee", "normal", [frag], [patch], "gcc 13")
+    patch.write_text("diff changed\n")
+    assert key != build.build_key("c0ffee", "normal", [frag], [patch], "gcc 12")
+
+
+def test_options_from_env(tmp_path: Path) -> None:
+    opts = pipeline.Options.from_env({"TUNRSS_CACHE": str(tmp_path), "KCONFIG": "debug",
+                                      "VM_ACCEL": "tcg", "VM_TIMEOUT": "90",
+                                      "RESULTS": str(tmp_path / "r")})
+    assert (opts.cache, opts.variant, opts.accel, opts.timeout) == (tmp_path, "debug", "tcg", 90)
+
+
+PLAN = {"suites": [
+    {"name": "tun-selftest", "kind": "ktap", "project": False, "argv": ["tun"]},
+    {"name": "kselftests-tun_vnet_hash", "kind": "ktap", "project": True, "argv": ["x"]},
+    {"name": "pytest-vm", "kind": "pytest", "project": True, "argv": ["pytest"]},
+]}
+JUNIT = ('<testsuites><testsuite><testcase classname="t" name="test_a" time="0.1"/>'
+         '<testcase classname="t" name="test_b" time="0"><skipped message="no feature"/>'
+         '</testcase></testsuite></testsuites>')
+
+
+@pytest.fixture
+def opts(tmp_path: Path) -> pipeline.Options:
+    res = tmp_path / "results"
+    res.mkdir()
+    (res / "tun-selftest.log").write_text("1..2\nok 1 tun.a\nok 2 tun.b\n")
+    (res / "kselftests-tun_vnet_hash.log").write_text("1..2\nok 1 h.a\nok 2 h.b # SKIP no feature\n")
+    (res / "pytest-vm.xml").write_text(JUNIT)
+    (res / "guest.json").write_text(json.dumps({"suites": [
+        {"name": "tun-selftest", "exit_code": 0, "seconds": 1.0},
+        {"name": "kselftests-tun_vnet_hash", "exit_code": 0, "seconds": 1.0},
+        {"name": "pytest-vm", "exit_code": 0, "seconds": 1.0}]}))
+    return pipeline.Options(cache=tmp_path, results=res)
+
+
+def counts(suites) -> dict[str, int]:
+    c = {"pass": 0, "fail": 0, "skip": 0}
+    for s in suites:
+        for t in s.tests:
+            c[t.result] += 1
+    return c
+
+
+def test_skips_stay_skips_without_the_series(opts) -> None:
+    assert counts(pipeline.collect(opts, PLAN, expect_feature=False)) == \
+        {"pass": 4, "fail": 0, "skip": 2}
+
+
+def test_skips_fail_when_the_series_is_applied(opts) -> None:
+    suites = pipeline.collect(opts, PLAN, expect_feature=True)
+    assert counts(suites) == {"pass": 4, "fail": 2, "skip": 0}
+    assert (opts.results / "kselftests-tun_vnet_hash.ktap").exists()
+
+
+def test_suite_that_never_ran_fails(opts) -> None:
+    (opts.results / "guest.json").write_text(json.dumps({"suites": []}))
+    (opts.results / "tun-selftest.log").unlink()
+    suites = pipeline.collect(opts, PLAN, expect_feature=False)
+    assert [(t.name, t.result, t.reason) for t in suites[0].tests] == \
+        [("(suite)", "fail", "did not run")]
+
+
+def test_nonzero_exit_without_failed_test_fails(opts) -> None:
+    data = json.loads((opts.results / "guest.json").read_text())
+    data["suites"][0]["exit_code"] = 139
+    (opts.results / "guest.json").write_text(json.dumps(data))
+    suites = pipeline.collect(opts, PLAN, expect_feature=False)
+    assert suites[0].tests[-1].reason == "exited 139"
+
+
+def fake_kernel(opts) -> pipeline.Kernel:
+    work = build.Workdir(opts.cache / "w")
+    return pipeline.Kernel(source.Base(opts.cache, "0" * 40, "test"), work, "k", [], [],
+                           opts.results / "build.log")
+
+
+def test_report_fails_on_a_splat_and_names_the_test(opts, capsys) -> None:
+    suites = pipeline.collect(opts, PLAN, expect_feature=False)
+    splats = splat.scan("[1.0] tunrss-test: tun-selftest/tun.a\n[1.1] WARNING: CPU: 0 at x\n")
+    rc = pipeline.report(opts, Stages(), fake_kernel(opts), "tcg", 0, False, suites, splats)
+    err = capsys.readouterr().err
+    assert rc == 1 and "kernel warning" in err and "while running tun-selftest/tun.a" in err
+    saved = json.loads((opts.results / "results.json").read_text())
+    assert saved["splats"][0]["test"] == "tun-selftest/tun.a"
+
+
+def test_report_passes_clean_run_and_prints_summary(opts, capsys) -> None:
+    suites = pipeline.collect(opts, PLAN, expect_feature=False)
+    rc = pipeline.report(opts, Stages(), fake_kernel(opts), "tcg", 0, False, suites, [])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "vm-test: 4 passed, 0 failed, 2 skipped" in out
+    assert "SKIP pytest-vm: t::test_b" in out
+
+
+def test_report_returns_the_vm_exit_code_on_panic(opts) -> None:
+    suites = pipeline.collect(opts, PLAN, expect_feature=False)
+    assert pipeline.report(opts, Stages(), fake_kernel(opts), "tcg", 255, False, suites, []) == 255
