@@ -9,10 +9,11 @@
 #   VM_CPUS=2 VM_MEMORY=2G     guest size
 #   JOBS=<n>                   make -j for the kernel build (default: all cores)
 #   RESULTS=results            results directory
+#   PATCHES=patches            the series to apply (a directory of *.patch)
 #   TUNRSS_CACHE=~/.cache/tunrss  kernel sources, build trees and ccache
 
 PY := .venv/bin/python
-export KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS TUNRSS_CACHE
+export KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE
 CACHE := $(or $(TUNRSS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tunrss)
 
 .PHONY: help setup vm-test test host-test kernel vm-shell clean distclean

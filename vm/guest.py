@@ -33,12 +33,100 @@ def kmsg(text: str) -> None:
         print(f"guest: cannot write /dev/kmsg: {e}", file=sys.stderr)
 
 
+# kselftest_harness.h, test_harness_list_tests(): "%-20s %-25s %s\n" rows of
+# fixture, variant and test; the fixture name only on a block's first row.
+_FIXTURE_W, _VARIANT_W = 20, 25
+
+
+def _field(row: str, width: int) -> tuple[str, str]:
+    """Split a printf("%-{width}s ") field off *row*: (value, rest)."""
+    head = row[:width]
+    if head.strip() == "":
+        return "", row[width + 1:]
+    value = row.split(" ", 1)[0]
+    return value, row[max(width, len(value)) + 1:]
+
+
+def harness_cases(listing: str) -> list[str]:
+    """Full test names ("fixture.variant.test", or "fixture.test") from the
+    output of a kselftest_harness program run with -l, in run order."""
+    blocks: list[tuple[str, list[str], list[str]]] = []
+    for row in listing.splitlines():
+        if row.startswith(("# FIXTURE", "----")) or not row.strip():
+            continue
+        fixture, rest = _field(row, _FIXTURE_W)
+        variant, rest = _field(rest, _VARIANT_W)
+        test = rest.strip()
+        if fixture:
+            blocks.append((fixture, [], []))
+        if not blocks:
+            return []
+        if variant:
+            blocks[-1][1].append(variant)
+        if test:
+            blocks[-1][2].append(test)
+    return [f"{f}.{v}.{t}" if v else f"{f}.{t}"
+            for f, variants, tests in blocks for v in (variants or [""]) for t in tests]
+
+
+def _echo_results(name: str, line: str) -> None:
+    if _ECHO.search(line):
+        print(f"  {name}: {line.rstrip()}", flush=True)
+
+
+def run_cases(suite: dict, results: Path, env: dict[str, str], cases: list[str]) -> dict:
+    """Run a kselftest_harness program one case at a time (-r NAME), marking
+    /dev/kmsg before each, so a splat names its case exactly.  The outputs
+    are merged into one KTAP stream with the results renumbered."""
+    name = suite["name"]
+    log = results / f"{name}.log"
+    start = time.monotonic()
+    worst = 0
+    with log.open("w") as out:
+        out.write(f"TAP version 13\n1..{len(cases)}\n")
+        for n, case in enumerate(cases, 1):
+            kmsg(f"{MARKER}{name}/{case}")
+            proc = subprocess.run([*suite["argv"], "-r", case], cwd=suite.get("cwd"), env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  errors="replace", timeout=suite.get("case_timeout", 600))
+            result = None
+            for line in proc.stdout.splitlines():
+                if line.startswith(("TAP version", "1..", "# Totals", "# PASSED", "# FAILED")):
+                    continue
+                if re.match(r"^(ok|not ok) 1 ", line):
+                    result = re.sub(r"^(ok|not ok) 1 ", rf"\1 {n} ", line)
+                    continue
+                out.write(line + "\n")
+            if result is None:
+                result = f"not ok {n} {case} # exited {proc.returncode} without a result"
+            out.write(result + "\n")
+            out.flush()
+            _echo_results(name, result)
+            if proc.returncode not in (0, 4):
+                worst = 1
+    seconds = round(time.monotonic() - start, 2)
+    print(f"guest: suite {name}: {len(cases)} cases in {seconds:.1f}s", flush=True)
+    return {"name": name, "exit_code": worst, "seconds": seconds, "log": log.name}
+
+
+def list_cases(suite: dict, env: dict[str, str]) -> list[str]:
+    proc = subprocess.run([*suite["argv"], "-l"], cwd=suite.get("cwd"), env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace", timeout=60)
+    return harness_cases(proc.stdout)
+
+
 def run_suite(suite: dict, results: Path, env: dict[str, str]) -> dict:
     name = suite["name"]
     log = results / f"{name}.log"
     kmsg(f"{MARKER}{name}")
-    start = time.monotonic()
     print(f"guest: suite {name}: {' '.join(suite['argv'])}", flush=True)
+    if suite.get("harness"):
+        cases = list_cases(suite, env)
+        if cases:
+            return run_cases(suite, results, env, cases)
+        print(f"guest: suite {name}: -l listed no cases, running it whole", flush=True)
+    start = time.monotonic()
     with log.open("w") as out:
         try:
             proc = subprocess.Popen(suite["argv"], cwd=suite.get("cwd"), env=env,
@@ -54,12 +142,34 @@ def run_suite(suite: dict, results: Path, env: dict[str, str]) -> dict:
             out.flush()
             if m := _RUN.match(line):
                 kmsg(f"{MARKER}{name}/{m[1]}")
-            if _ECHO.search(line):
-                print(f"  {name}: {line.rstrip()}", flush=True)
+            _echo_results(name, line)
         rc = proc.wait()
     seconds = round(time.monotonic() - start, 2)
     print(f"guest: suite {name}: exit {rc} in {seconds:.1f}s", flush=True)
     return {"name": name, "exit_code": rc, "seconds": seconds, "log": log.name}
+
+
+KMEMLEAK = Path("/sys/kernel/debug/kmemleak")
+
+
+def kmemleak_scan(results: Path, rounds: int = 2, pause: float = 5.0) -> None:
+    """Scan for leaks twice, a few seconds apart (objects freed by RCU after
+    the tests need a grace period), and save the report.  Any leak is also
+    printed on the console as "kmemleak: N new suspected memory leaks",
+    which vm/splat.py turns into a failure."""
+    if not KMEMLEAK.parent.is_dir() or not os.listdir(KMEMLEAK.parent):
+        subprocess.run(["mount", "-t", "debugfs", "none", str(KMEMLEAK.parent)], check=False)
+    if not KMEMLEAK.exists():
+        print("guest: kmemleak: not in this kernel, not scanned", flush=True)
+        return
+    kmsg(f"{MARKER}(kmemleak scan)")
+    for _ in range(rounds):
+        time.sleep(pause)
+        KMEMLEAK.write_text("scan\n")
+    report = KMEMLEAK.read_text()
+    (results / "kmemleak.txt").write_text(report)
+    leaks = report.count("unreferenced object")
+    print(f"guest: kmemleak: {leaks} unreferenced object(s)", flush=True)
 
 
 def main(argv: list[str]) -> int:
@@ -69,6 +179,8 @@ def main(argv: list[str]) -> int:
     kmsg(f"{MARKER}(guest runner started, kernel {os.uname().release})")
     done = [run_suite(s, results, env) for s in plan["suites"]]
     kmsg(f"{MARKER}(all suites finished)")
+    if plan.get("kmemleak"):
+        kmemleak_scan(results)
     (results / "guest.json").write_text(json.dumps({"suites": done}, indent=2) + "\n")
     # kselftest exits 4 when every test skipped; the host judges skips.
     return 0 if all(s["exit_code"] in (0, 4) for s in done) else 1

@@ -20,6 +20,10 @@ from .stages import Stages
 REPO = Path(__file__).resolve().parent.parent
 PATCH_DIR = REPO / "patches"
 KSELFTESTS = REPO / "kselftests"
+# Run as a whole (when -l lists nothing), a C test writes "#  RUN name"
+# through a pipe; line buffering gets it to the guest runner, which marks
+# /dev/kmsg with it, about when the case starts.
+LINE_BUFFERED = ["stdbuf", "-oL", "-eL"]
 
 
 @dataclass
@@ -128,7 +132,7 @@ def build_selftests(kernel: Kernel, opts: Options, st: Stages) -> list[dict]:
                           "-I", str(ksft), "-o", str(out / "tun"),
                           str(ksft / "net" / "tun.c")], log)
         suites.append({"name": "tun-selftest", "kind": "ktap", "project": False,
-                       "argv": [str(out / "tun")]})
+                       "harness": True, "argv": [*LINE_BUFFERED, str(out / "tun")]})
         if (KSELFTESTS / "Makefile").exists():
             ko = out / "kselftests"
             build.run_logged(["make", "-C", str(KSELFTESTS), f"OUTPUT={ko}",
@@ -136,7 +140,8 @@ def build_selftests(kernel: Kernel, opts: Options, st: Stages) -> list[dict]:
                               f"KSFT_DIR={ksft}"], log)
             for prog in sorted(p for p in ko.iterdir() if p.is_file() and os.access(p, os.X_OK)):
                 suites.append({"name": f"kselftests-{prog.name}", "kind": "ktap",
-                               "project": True, "argv": [str(prog)]})
+                               "project": True, "harness": True,
+                               "argv": [*LINE_BUFFERED, str(prog)]})
     return suites
 
 
@@ -235,7 +240,7 @@ def vm_test(opts: Options) -> int:
     plan_suites = build_selftests(kernel, opts, st)
     plan_suites.append(pytest_suite(opts))
     expect_feature = bool(kernel.patches)
-    plan = {"suites": plan_suites,
+    plan = {"suites": plan_suites, "kmemleak": opts.variant == "debug",
             "env": {"TUNRSS_IN_VM": "1", "PYTHONDONTWRITEBYTECODE": "1",
                     "TUNRSS_EXPECT_FEATURE": "1" if expect_feature else "0"}}
     (opts.results / "plan.json").write_text(json.dumps(plan, indent=2) + "\n")
@@ -247,6 +252,11 @@ def vm_test(opts: Options) -> int:
                              opts.results / "guest-output.log", opts.timeout)
     suites = collect(opts, plan, expect_feature)
     splats = splat.scan(console.read_text(errors="replace")) if console.exists() else []
+    leaks = opts.results / "kmemleak.txt"
+    if leaks.exists() and "unreferenced object" in leaks.read_text():
+        text = leaks.read_text()
+        splats.append(splat.Splat("kmemleak", 0, text.splitlines()[0], "(kmemleak scan)",
+                                  "\n".join(text.splitlines()[:splat.EXCERPT_LINES])))
     return report(opts, st, kernel, choice, rc, timed_out, suites, splats)
 
 

@@ -126,7 +126,10 @@ def apply_series(src: Path, patches: list[Path]) -> None:
         proc = git("am", "-q", "--no-3way", str(patch), cwd=src, env=_AM_ENV, check=False)
         if proc.returncode:
             git("am", "--abort", cwd=src, check=False)
-            raise PatchError(f"patches/{patch.name}", proc.stdout.strip(),
+            # git's own hints (and its per-call patch numbering) only confuse here
+            detail = "\n".join(ln for ln in proc.stdout.splitlines()
+                               if ln.startswith(("error:", "fatal:", "warning:")))
+            raise PatchError(f"{patch.parent.name}/{patch.name}", detail or proc.stdout.strip(),
                              failed_hunk(patch, proc.stdout))
 
 

@@ -50,6 +50,9 @@ class Splat:
     excerpt: str  # the report, up to its end marker or EXCERPT_LINES lines
 
     def describe(self) -> str:
+        # The guest marks a test when it reads the test's first output line,
+        # so inside a C suite the culprit is the case named or, rarely, the
+        # one before it; pytest marks each test from inside the process.
         where = f"while running {self.test}" if self.test else "before any test started"
         return f"kernel {self.kind} at console line {self.lineno} {where}:\n{self.excerpt}"
 

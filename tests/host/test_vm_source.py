@@ -63,6 +63,7 @@ def test_failing_patch_is_named_with_its_hunk(base, tmp_path) -> None:
     assert err.value.patch == f"patches/{patches[1].name}"
     assert err.value.hunk.startswith("tun.c: @@ -27,7 +27,7 @@")
     assert "does not apply at tun.c" in str(err.value)
+    assert "error: patch failed: tun.c:27" in err.value.detail and "hint:" not in err.value.detail
     # The failed `git am` was aborted: the tree can be reused.
     assert not (src / ".git" / "rebase-apply").exists()
 

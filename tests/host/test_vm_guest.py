@@ -1,0 +1,37 @@
+"""vm/guest.py: reading the case list of a kselftest_harness program (-l)."""
+from vm.guest import harness_cases
+
+
+def row(fixture: str, variant: str, test: str) -> str:
+    # The format of kselftest_harness.h test_harness_list_tests().
+    return "%-20s %-25s %s" % (fixture, variant, test)
+
+
+def test_fixture_without_variants() -> None:
+    listing = "\n".join([row("# FIXTURE", "VARIANT", "TEST"), row("global", "", ""), "-" * 80,
+                         row("tun", "", "delete_detach_close"),
+                         row("", "", "detach_delete_close")])
+    assert harness_cases(listing) == ["tun.delete_detach_close", "tun.detach_delete_close"]
+
+
+def test_variants_cross_tests_in_run_order() -> None:
+    listing = "\n".join([row("# FIXTURE", "VARIANT", "TEST"),
+                         row("hash", "ipv4", "steer"), row("", "ipv6", "report"), "-" * 80,
+                         row("errors", "", "bad_flags")])
+    assert harness_cases(listing) == ["hash.ipv4.steer", "hash.ipv4.report",
+                                      "hash.ipv6.steer", "hash.ipv6.report",
+                                      "errors.bad_flags"]
+
+
+def test_names_longer_than_their_column() -> None:
+    long_fixture = "tun_vnet_hash_validation"  # 24 > 20
+    long_variant = "ipv6_tcp_ex_home_and_routing_header"  # 35 > 25
+    listing = "\n".join([row(long_fixture, long_variant, "steer"), row("", "", "report"),
+                         row("", "ipv4", "")])
+    assert harness_cases(listing) == [
+        f"{long_fixture}.{long_variant}.steer", f"{long_fixture}.{long_variant}.report",
+        f"{long_fixture}.ipv4.steer", f"{long_fixture}.ipv4.report"]
+
+
+def test_unparseable_listing_gives_nothing() -> None:
+    assert harness_cases("Usage: prog [-h|-l]\n") == []
