@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import accel, build, kconfig, results, source, splat
+from . import accel, build, export, kconfig, results, source, splat
 from .errors import PipelineError, SetupError
 from .stages import Stages
 
@@ -290,9 +290,19 @@ def report(opts: Options, st: Stages, kernel: Kernel, choice: str, rc: int,
                    for s in splats],
         "summary": dict(c, seconds=total, problems=problems),
     })
+    by_suite = {s.name: s.tests for s in suites}
+    (opts.results / "junit.xml").write_text(export.junit_xml(by_suite))
+    build_secs = next((r.seconds for r in st.records if r.name == "build" and r.result == "pass"),
+                      None)
+    results.write_json(opts.results / "kcidb.json", export.kcidb(
+        base_commit=kernel.base.commit, tree_name=kernel.base.describe, patches=kernel.patches,
+        build_key=kernel.key, config_name=opts.variant, compiler=build.compiler_id(),
+        build_seconds=build_secs, build_ok=True, tests=tests, accel=choice,
+        results_dir=opts.results))
     for p in problems:
         print(f"vm-test: FAIL: {p}", file=sys.stderr)
-    print(f"vm-test: results in {opts.results} (results.json, *.ktap, pytest-vm.xml, console.log)")
+    print(f"vm-test: results in {opts.results} (results.json, junit.xml, kcidb.json, *.ktap, "
+          "console.log)")
     print(f"vm-test: {c['pass']} passed, {c['fail']} failed, {c['skip']} skipped "
           f"in {total:.0f}s on {choice.upper()}")
     if not (problems or c["fail"]):

@@ -20,6 +20,7 @@ _KTAP_PLAN = re.compile(r"^1\.\.(\d+)")
 
 @dataclass
 class TestResult:
+    __test__ = False  # not a pytest test class
     suite: str
     name: str
     result: str  # pass | fail | skip
