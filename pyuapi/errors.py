@@ -1,0 +1,78 @@
+"""Exceptions for failed tun ioctls, with the likely cause.
+
+Causes for the proposed ioctls follow the validation table of
+docs/design.md ("Validation (a failing call changes nothing)"); the others
+follow drivers/net/tun.c (__tun_chr_ioctl) of Linux 6.12.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+
+__all__ = ["TunError", "FeatureMissingError", "likely_cause", "FEATURE_MISSING_MSG"]
+
+FEATURE_MISSING_MSG = ("kernel lacks TUNSETVNETHASH: boot a kernel built from patches/ "
+                       "(make vm-test)")
+
+# (ioctl name, errno) -> likely cause.  (name, None) is a fallback for any errno.
+_CAUSES: dict[tuple[str, int | None], str] = {
+    ("TUNSETIFF", _errno.EPERM): "needs CAP_NET_ADMIN (or the device's owner/group)",
+    ("TUNSETIFF", _errno.EINVAL): "flags name neither IFF_TUN nor IFF_TAP, or IFF_MULTI_QUEUE "
+                                  "disagrees with the existing device, or the name is taken by "
+                                  "a device of another kind",
+    ("TUNSETIFF", _errno.EBUSY): "the device exists and is in use (single-queue), or IFF_TUN_EXCL",
+    ("TUNSETIFF", _errno.EEXIST): "this fd is already attached to a device",
+    ("TUNSETQUEUE", _errno.EINVAL): "flags are not IFF_ATTACH_QUEUE/IFF_DETACH_QUEUE, or the queue "
+                                    "is already in that state, or the device is not multiqueue",
+    ("TUNSETVNETHDRSZ", _errno.EINVAL): "size below sizeof(struct virtio_net_hdr) (10)",
+    ("TUNSETVNETHDRSZ", _errno.EBUSY): "hash REPORT is on and the size is below 20 "
+                                       "(docs/design.md)",
+    ("TUNSETVNETBE", _errno.EINVAL): "kernel built without CONFIG_TUN_VNET_CROSS_LE",
+    ("TUNGETVNETBE", _errno.EINVAL): "kernel built without CONFIG_TUN_VNET_CROSS_LE",
+    ("TUNSETVNETBE", _errno.EBUSY): "hash REPORT is on and would make the header big endian",
+    ("TUNSETVNETLE", _errno.EBUSY): "hash REPORT is on and would make the header big endian",
+    ("TUNSETSTEERINGEBPF", _errno.EBUSY): "RSS is on (TUN_VNET_HASH_RSS): detach RSS first",
+    ("TUNSETSTEERINGEBPF", _errno.EINVAL): "fd is not a BPF_PROG_TYPE_SOCKET_FILTER program",
+    ("TUNSETSTEERINGEBPF", _errno.EBADF): "fd is not a BPF program fd",
+    ("TUNSETVNETHASH", _errno.EINVAL): "flags has bits other than RSS|REPORT, pad not zero, "
+                                       "types not supported, RSS table length not a power of "
+                                       "two <= 128, mask/unclassified_queue non-zero without "
+                                       "RSS, or REPORT with a vnet header < 20 bytes or not "
+                                       "little endian (docs/design.md Validation)",
+    ("TUNSETVNETHASH", _errno.EFAULT): "bad user pointer in the header or the indirection table",
+    ("TUNSETVNETHASH", _errno.EBUSY): "RSS while a steering eBPF program is attached",
+    ("TUNGETVNETHASHCAP", _errno.EFAULT): "bad user pointer",
+    (None, _errno.EBADFD): "the fd is not attached to a tun device (TUNSETIFF first)",
+    (None, _errno.EFAULT): "bad user pointer",
+    (None, _errno.ENOTTY): "not a tun fd, or the kernel does not know this ioctl",
+    (None, _errno.EPERM): "needs CAP_NET_ADMIN",
+}
+
+
+def likely_cause(ioctl_name: str, err: int) -> str:
+    """The most likely cause of ``err`` from ``ioctl_name`` (docs/design.md, drivers/net/tun.c)."""
+    return (_CAUSES.get((ioctl_name, err)) or _CAUSES.get((None, err))
+            or "see drivers/net/tun.c __tun_chr_ioctl")
+
+
+class TunError(OSError):
+    """A tun ioctl failed: ``errno``, ``ioctl`` (its name) and ``cause`` (include/uapi/linux/if_tun.h)."""
+
+    def __init__(self, err: int, ioctl: str, cause: str | None = None, detail: str = "") -> None:
+        self.ioctl = ioctl
+        self.cause = cause if cause is not None else likely_cause(ioctl, err)
+        msg = f"{ioctl}: {os.strerror(err)}; likely cause: {self.cause}"
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(err, msg)
+
+    def __str__(self) -> str:
+        return f"[Errno {self.errno}] {self.strerror}"
+
+
+class FeatureMissingError(TunError):
+    """The kernel has no TUNGETVNETHASHCAP/TUNSETVNETHASH (EINVAL/ENOTTY); docs/design.md UAPI."""
+
+    def __init__(self, err: int, ioctl: str) -> None:
+        super().__init__(err, ioctl, cause=FEATURE_MISSING_MSG)
