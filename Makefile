@@ -13,10 +13,10 @@
 #   TUNRSS_CACHE=~/.cache/tunrss  kernel sources, build trees and ccache
 
 PY := .venv/bin/python
-export KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE
+export CI_VARIANTS KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE
 CACHE := $(or $(TUNRSS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tunrss)
 
-.PHONY: help setup vm-test test host-test kernel vm-shell clean distclean
+.PHONY: help setup vm-test test host-test kernel vm-shell ci clean distclean
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -44,6 +44,10 @@ kernel: setup
 ## vm-shell    an interactive root shell in the same VM
 vm-shell: setup
 	$(PY) -m vm vm-shell
+
+## ci          per-patch build/W=1/sparse/checkpatch, UAPI checks, vm-test normal+debug
+ci: setup
+	$(PY) -m vm ci
 
 ## clean       drop results and local build outputs
 clean:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 from collections import deque
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from .errors import BuildError
 
+_ERROR = re.compile(r": (fatal )?error: |: undefined reference to |\*\*\* ")
 RECIPE_VERSION = "1"  # bump when the way a kernel is built changes
 BUILD_TIMESTAMP = "2025-01-01 00:00:00 UTC"
 
@@ -102,6 +104,7 @@ def run_logged(cmd: list[str], log: Path, cwd: Path | None = None,
                env: dict[str, str] | None = None, tail: int = 40) -> None:
     """Run *cmd*, appending its output to *log*; BuildError with the tail on failure."""
     last: deque[str] = deque(maxlen=tail)
+    errors: list[str] = []  # with -j, the first error is rarely in the tail
     with log.open("a", buffering=1) as out:  # line-buffered: `tail -f` shows progress
         out.write(f"$ {' '.join(cmd)}\n")
         out.flush()
@@ -111,10 +114,14 @@ def run_logged(cmd: list[str], log: Path, cwd: Path | None = None,
         for line in proc.stdout:
             out.write(line)
             last.append(line)
+            if len(errors) < 20 and _ERROR.search(line):
+                errors.append(line)
         rc = proc.wait()
     if rc:
+        first = "".join(errors).rstrip()
         raise BuildError(f"{' '.join(cmd[:3])}... failed (exit {rc}); full log: {log}\n"
-                         + "".join(last).rstrip())
+                         + (f"errors:\n{first}\nlast lines:\n" if first else "")
+                         + "".join(list(last)[-15 if first else -tail:]).rstrip())
 
 
 def kmake(work: Workdir, targets: list[str], log: Path, env: dict[str, str],

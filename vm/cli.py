@@ -1,14 +1,17 @@
-"""Command line of the pipeline: ``python -m vm {kernel,vm-test,vm-shell}``.
+"""Command line of the pipeline: ``python -m vm {kernel,vm-test,vm-shell,ci}``.
 
 Options come from the environment so that make variables pass straight
 through: KERNEL_DIR, KERNEL_BASE, KCONFIG, VM_ACCEL, VM_TIMEOUT, RESULTS,
-JOBS, VM_CPUS, VM_MEMORY, PATCHES, TUNRSS_CACHE.
+JOBS, VM_CPUS, VM_MEMORY, PATCHES, TUNRSS_CACHE; and for ci, CI_VARIANTS
+(default "normal debug").
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from . import ci
 from .errors import PipelineError
 from .pipeline import Options, prepare_kernel, vm_shell, vm_test
 from .stages import Stages
@@ -17,7 +20,7 @@ from .stages import Stages
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vm", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["kernel", "vm-test", "vm-shell"])
+    parser.add_argument("command", choices=["kernel", "vm-test", "vm-shell", "ci"])
     args = parser.parse_args(argv)
     opts = Options.from_env()
     try:
@@ -27,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "vm-test":
             return vm_test(opts)
+        if args.command == "ci":
+            return ci.run(opts, os.environ.get("CI_VARIANTS", "normal debug").split())
         return vm_shell(opts)
     except PipelineError as e:
         print(f"{args.command}: FAIL: {e}", file=sys.stderr)

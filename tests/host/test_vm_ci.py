@@ -1,0 +1,93 @@
+"""vm/ci.py: the pieces of the per-patch checks that need no kernel build."""
+from collections import Counter
+from pathlib import Path
+
+from vm import ci
+
+PATCH = """From 1 Mon Sep 17 00:00:00 2001
+Subject: [PATCH 1/2] tun: x
+
+---
+ drivers/net/tun.c           | 2 ++
+ include/uapi/linux/if_tun.h | 1 +
+diff --git a/drivers/net/tun.c b/drivers/net/tun.c
+--- a/drivers/net/tun.c
++++ b/drivers/net/tun.c
+@@ -1 +1 @@
+-a
++b
+diff --git a/include/uapi/linux/if_tun.h b/include/uapi/linux/if_tun.h
+--- a/include/uapi/linux/if_tun.h
++++ b/include/uapi/linux/if_tun.h
+@@ -1 +1 @@
+-a
++b
+diff --git a/old.c b/old.c
+deleted file mode 100644
+--- a/old.c
++++ /dev/null
+"""
+
+
+def test_touched_files_and_objects(tmp_path: Path) -> None:
+    p = tmp_path / "0001-tun-x.patch"
+    p.write_text(PATCH)
+    files = ci.touched_files(p)
+    assert files == ["drivers/net/tun.c", "include/uapi/linux/if_tun.h"]
+    assert ci.Step(p, files).objects == ["drivers/net/tun.o"]
+
+
+def test_moved_warning_is_not_new_but_an_added_one_is() -> None:
+    before = ci.diagnostics(
+        "../src/drivers/net/tun.c:100:5: warning: unused variable 'x' [-Wunused-variable]\n")
+    after = ci.diagnostics(
+        "../src/drivers/net/tun.c:120:5: warning: unused variable 'x' [-Wunused-variable]\n"
+        "../src/drivers/net/tun.c:300:1: warning: no previous prototype for 'f' "
+        "[-Wmissing-prototypes]\n"
+        "  CC      drivers/net/tun.o\n")
+    assert ci.new_diagnostics(before, after) == [
+        "drivers/net/tun.c: warning: no previous prototype for 'f' [-Wmissing-prototypes]"]
+    assert ci.new_diagnostics(after, after) == []
+
+
+def test_duplicate_warnings_count() -> None:
+    line = "drivers/net/tun.c:1:1: warning: x\n"
+    assert ci.new_diagnostics(Counter(ci.diagnostics(line)), ci.diagnostics(line * 2)) == \
+        ["drivers/net/tun.c: warning: x"]
+
+
+def test_checkpatch_verdict() -> None:
+    assert ci.checkpatch_verdict("total: 0 errors, 0 warnings, 0 checks, 120 lines checked") == \
+        (True, "0 errors, 0 warnings, 0 checks")
+    assert ci.checkpatch_verdict("total: 0 errors, 1 warnings, 0 checks, 12 lines")[0] is False
+    assert ci.checkpatch_verdict("total: 0 errors, 0 warnings, 2 checks, 12 lines")[0] is False
+    assert ci.checkpatch_verdict("perl: command not found") == \
+        (False, "checkpatch printed no total line")
+
+
+def test_checkpatch_ignore_file_format(tmp_path: Path) -> None:
+    f = tmp_path / "ignore"
+    f.write_text("# header\nFILE_PATH_CHANGES  # new files, MAINTAINERS later\n\n")
+    assert ci.checkpatch_ignores(f) == ["FILE_PATH_CHANGES"]
+
+
+def test_summary_table_names_every_check() -> None:
+    table = ci.summary_table([ci.Check("build 0001-a.patch", "pass", 12.0),
+                              ci.Check("checkpatch 0001-a.patch", "fail", 1.0)])
+    assert "build 0001-a.patch" in table and "FAIL" in table
+
+
+def test_build_error_leads_with_the_compiler_error(tmp_path: Path) -> None:
+    import pytest
+
+    from vm import build
+    from vm.errors import BuildError
+    script = tmp_path / "fake-make"
+    script.write_text("#!/bin/sh\necho '../src/drivers/net/tun.c:3501:22: error: expected expression'\n"
+                      "for i in $(seq 60); do echo \"  CC      tools/objtool/x$i.o\"; done\nexit 2\n")
+    script.chmod(0o755)
+    with pytest.raises(BuildError) as err:
+        build.run_logged([str(script)], tmp_path / "log")
+    text = str(err.value)
+    assert text.index("tun.c:3501:22: error") < text.index("last lines:")
+    assert "x60.o" in text and "x1.o" not in text

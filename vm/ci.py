@@ -1,0 +1,263 @@
+"""`make ci`: the per-patch checks a netdev reviewer's CI makes, then the
+UAPI checks, then the test runs.
+
+Per patch, applied one at a time onto the base: an incremental build (the
+first patch that breaks it is named), W=1 warnings and sparse warnings on the
+C files it touches compared with the step before (any new one fails), and
+``checkpatch.pl --strict --codespell``.  The types checkpatch may ignore are
+listed, each with its reason, in vm/checkpatch-ignore.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import build, kconfig, source
+from .errors import PipelineError
+from .stages import Stages
+
+CHECKPATCH_IGNORE = Path(__file__).resolve().parent / "checkpatch-ignore"
+CODESPELL_DICT = Path("/usr/lib/python3/dist-packages/codespell_lib/data/dictionary.txt")
+# gcc/sparse diagnostics: path:line:col: warning|error: message
+_DIAG = re.compile(r"^(?P<path>[^\s:]+\.[ch]):\d+:\d+: (?P<kind>warning|error): (?P<msg>.*)$")
+_CHECKPATCH_TOTAL = re.compile(r"total: (\d+) errors, (\d+) warnings, (?:(\d+) checks, )?")
+
+
+@dataclass
+class Check:
+    name: str
+    result: str  # pass | fail | skip
+    seconds: float = 0.0
+    log: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Step:
+    """What one patch of the series is checked for."""
+
+    patch: Path
+    touched: list[str] = field(default_factory=list)
+
+    @property
+    def objects(self) -> list[str]:
+        return [f[:-2] + ".o" for f in self.touched if f.endswith(".c")]
+
+
+def touched_files(patch: Path) -> list[str]:
+    """Paths a format-patch file changes (the b/ side; deleted files excluded)."""
+    files = []
+    for line in patch.read_text(errors="replace").splitlines():
+        if line.startswith("+++ b/"):
+            files.append(line[len("+++ b/"):])
+    return files
+
+
+def diagnostics(text: str, under: str = "") -> Counter[str]:
+    """Warnings and errors of a build log, without line numbers, so that a
+    warning that only moved is not new.  Paths are made relative to *under*."""
+    found: Counter[str] = Counter()
+    for line in text.splitlines():
+        m = _DIAG.match(line.strip())
+        if m:
+            path = m["path"]
+            if under and under in path:
+                path = path.split(under, 1)[1].lstrip("/")
+            path = re.sub(r"^(\.\./)+src/", "", path)
+            found[f"{path}: {m['kind']}: {m['msg']}"] += 1
+    return found
+
+
+def new_diagnostics(before: Counter[str], after: Counter[str]) -> list[str]:
+    return sorted((after - before).elements())
+
+
+def checkpatch_ignores(path: Path = CHECKPATCH_IGNORE) -> list[str]:
+    """Types from vm/checkpatch-ignore: one per line, '# reason' after it."""
+    types = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        word = line.split("#", 1)[0].strip()
+        if word:
+            types.append(word)
+    return types
+
+
+def checkpatch_verdict(output: str) -> tuple[bool, str]:
+    """(clean, 'E errors, W warnings, C checks') from checkpatch's total line."""
+    m = _CHECKPATCH_TOTAL.search(output)
+    if not m:
+        return False, "checkpatch printed no total line"
+    errors, warnings, checks = int(m[1]), int(m[2]), int(m[3] or 0)
+    return errors + warnings + checks == 0, f"{errors} errors, {warnings} warnings, {checks} checks"
+
+
+def run_checkpatch(src: Path, patch: Path, log: Path) -> Check:
+    cmd = [str(src / "scripts" / "checkpatch.pl"), "--strict", "--codespell",
+           f"--codespellfile={CODESPELL_DICT}", "--max-line-length=80",
+           "--showfile", "--color=never"]
+    ignores = checkpatch_ignores()
+    if ignores:
+        cmd.append(f"--ignore={','.join(ignores)}")
+    proc = subprocess.run([*cmd, str(patch)], cwd=src, text=True, capture_output=True)
+    out = proc.stdout + proc.stderr
+    log.write_text(out)
+    ok, summary = checkpatch_verdict(out)
+    return Check(f"checkpatch {patch.name}", "pass" if ok else "fail", log=str(log),
+                 detail=summary if ok else summary + "\n" + _first_lines(out, 30))
+
+
+def _since(t0: float) -> float:
+    return round(time.monotonic() - t0, 1)
+
+
+def _first_lines(text: str, n: int) -> str:
+    return "\n".join(text.splitlines()[:n])
+
+
+def _make_objects(work: build.Workdir, objs: list[str], extra: list[str], log: Path,
+                  env: dict[str, str]) -> Counter[str]:
+    """Compile *objs* with *extra* make arguments; their diagnostics.  An
+    object that does not build in this configuration is skipped."""
+    found: Counter[str] = Counter()
+    for obj in objs:
+        if not (work.src / (obj[:-2] + ".c")).exists():
+            continue
+        proc = subprocess.run(["make", "-C", str(work.src), f"O={work.build}", "CC=ccache gcc",
+                               *extra, obj], env=env, text=True, capture_output=True)
+        with log.open("a") as f:
+            f.write(f"$ make {' '.join(extra)} {obj}\n{proc.stdout}{proc.stderr}")
+        found += diagnostics(proc.stdout + proc.stderr, str(work.src))
+    return found
+
+
+def per_patch(base: source.Base, patches: list[Path], work: build.Workdir, cache: Path,
+              logs: Path, jobs: int, st: Stages) -> list[Check]:
+    """Apply the series one patch at a time and check each step."""
+    checks: list[Check] = []
+    env = build.make_env(cache)
+    frags = kconfig.fragments("normal")
+    blog = logs / "ci-build.log"
+    blog.write_text("")
+    with st.stage("ci-base", f"configure and build the base in {work.root}"):
+        source.checkout(base, work.src)
+        build.configure(work, frags, blog, env)
+        kconfig.check(frags, work.build / ".config")
+        build.kmake(work, ["bzImage"], blog, env, jobs)
+    for n, patch in enumerate(patches, 1):
+        step = Step(patch, touched_files(patch))
+        plog = logs / f"ci-{n:04d}"
+        with st.stage(f"patch {n}/{len(patches)}", patch.name) as rec:
+            w_before = _make_objects(work, step.objects, ["W=1"], Path(f"{plog}-w1.log"), env)
+            s_before = _make_objects(work, step.objects, ["C=2"], Path(f"{plog}-sparse.log"), env)
+            try:
+                source.apply_series(work.src, [patch])
+            except PipelineError as e:
+                checks.append(Check(f"apply {patch.name}", "fail", detail=str(e)))
+                rec.result = "fail"
+                break
+            t0 = time.monotonic()
+            try:
+                build.kmake(work, ["bzImage"], blog, env, jobs)
+                checks.append(Check(f"build {patch.name}", "pass", _since(t0), str(blog)))
+            except PipelineError as e:
+                checks.append(Check(f"build {patch.name}", "fail", _since(t0), str(blog),
+                                    f"the first patch that breaks the build\n{e}"))
+                rec.result = "fail"
+                break
+            for kind, extra, before in (("W=1", ["W=1"], w_before), ("sparse", ["C=2"], s_before)):
+                t0 = time.monotonic()
+                after = _make_objects(work, step.objects, extra,
+                                      Path(f"{plog}-{'w1' if kind == 'W=1' else 'sparse'}.log"), env)
+                new = new_diagnostics(before, after)
+                checks.append(Check(f"{kind} {patch.name}", "fail" if new else "pass", _since(t0),
+                                    detail="\n".join(new[:20]) or
+                                    f"no new diagnostics in {', '.join(step.objects) or 'no C file'}"))
+            t0 = time.monotonic()
+            checks.append(run_checkpatch(work.src, patch, Path(f"{plog}-checkpatch.log")))
+            checks[-1].seconds = _since(t0)
+            if any(c.result == "fail" for c in checks[-3:]):
+                rec.result = "fail"
+    return checks
+
+
+def uapi_checks(work: build.Workdir, patches: list[Path], logs: Path, env: dict[str, str],
+                st: Stages) -> list[Check]:
+    """Each UAPI header the series changes compiles on its own, as C and C++,
+    with -Wall -Werror against the exported headers."""
+    headers = sorted({f[len("include/uapi/"):] for p in patches for f in touched_files(p)
+                      if f.startswith("include/uapi/") and f.endswith(".h")})
+    checks = []
+    log = logs / "ci-uapi.log"
+    log.write_text("")
+    with st.stage("uapi", ", ".join(headers) or "no UAPI header changed"):
+        build.kmake(work, ["headers"], log, env, 1)
+        for hdr in headers:
+            for lang, cc in (("C", "gcc"), ("C++", "g++")):
+                cmd = [cc, "-Wall", "-Werror", "-fsyntax-only", "-x", "c" if cc == "gcc" else "c++",
+                       "-isystem", str(work.headers), "-include", hdr, "/dev/null"]
+                proc = subprocess.run(cmd, text=True, capture_output=True)
+                with log.open("a") as f:
+                    f.write(f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+                checks.append(Check(f"uapi {hdr} ({lang})", "pass" if proc.returncode == 0 else "fail",
+                                    log=str(log), detail=_first_lines(proc.stderr, 20)))
+    return checks
+
+
+def summary_table(checks: list[Check]) -> str:
+    width = max([len(c.name) for c in checks] + [5])
+    rows = [f"{'check':<{width}}  result  seconds", f"{'-' * width}  ------  -------"]
+    for c in checks:
+        rows.append(f"{c.name:<{width}}  {c.result.upper():<6}  {c.seconds:7.1f}")
+    return "\n".join(rows)
+
+
+def run(opts: "Options", variants: list[str]) -> int:  # noqa: F821 (pipeline.Options)
+    """Everything: per-patch checks, UAPI checks, then vm-test per variant."""
+    import dataclasses
+    import shutil
+
+    from . import export, pipeline, results
+
+    st = Stages()
+    if opts.results.exists():
+        shutil.rmtree(opts.results)
+    opts.results.mkdir(parents=True)
+    base = (source.user_base(opts.kernel_dir, opts.kernel_base) if opts.kernel_dir
+            else source.debian_base(opts.cache))
+    patches = source.series(opts.patch_dir)
+    work = build.Workdir(opts.cache / "work" / f"{base.commit[:12]}-ci")
+    logs = opts.results / "ci"
+    logs.mkdir()
+    checks = per_patch(base, patches, work, opts.cache, logs, opts.jobs, st)
+    if all(c.result == "pass" for c in checks):
+        checks += uapi_checks(work, patches, logs, build.make_env(opts.cache), st)
+    broken = next((c for c in checks if c.name.startswith(("apply ", "build "))
+                   and c.result == "fail"), None)
+    for variant in variants:
+        if broken:
+            checks.append(Check(f"vm-test KCONFIG={variant}", "skip",
+                                detail=f"not run: {broken.name} failed"))
+            continue
+        sub = dataclasses.replace(opts, variant=variant, results=opts.results / f"vm-test-{variant}")
+        start = st.elapsed()
+        try:
+            rc = pipeline.vm_test(sub)
+        except PipelineError as e:
+            print(f"ci: vm-test {variant}: {e}")
+            rc = e.exit_code
+        checks.append(Check(f"vm-test KCONFIG={variant}", "pass" if rc == 0 else "fail",
+                            round(st.elapsed() - start, 1), str(sub.results / "results.json")))
+    print(summary_table(checks))
+    for c in checks:
+        if c.result != "pass" and c.detail:
+            print(f"\n--- {c.name}: {c.result.upper()}\n{c.detail}")
+    tests = [results.TestResult("ci", c.name, c.result, c.seconds, c.detail) for c in checks]
+    results.write_json(opts.results / "ci.json", {"checks": checks, "stages": st.records})
+    (opts.results / "ci-junit.xml").write_text(export.junit_xml({"ci": tests}))
+    c = results.counts(tests)
+    print(f"ci: {c['pass']} passed, {c['fail']} failed, {c['skip']} skipped")
+    return 0 if c["fail"] == 0 else 1
