@@ -145,6 +145,26 @@ def build_selftests(kernel: Kernel, opts: Options, st: Stages) -> list[dict]:
     return suites
 
 
+def uapi_layout(kernel: Kernel, opts: Options, st: Stages) -> results.TestResult:
+    """pyuapi's layout checker against the built tree's exported headers:
+    every struct size, field offset and ioctl number of the ctypes bindings
+    must equal what the C compiler says.  With the series applied, the new
+    UAPI must be there (--require-new)."""
+    cmd = [sys.executable, "-m", "pyuapi.check", "--headers", str(kernel.work.headers)]
+    if kernel.patches:
+        cmd.append("--require-new")
+    log = opts.results / "uapi-layout.log"
+    with st.stage("uapi-layout", " ".join(cmd[1:])):
+        proc = subprocess.run(cmd, cwd=REPO, text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+        log.write_text(proc.stdout)
+        last = proc.stdout.strip().splitlines()[-1:] or ["no output"]
+        st.say("uapi-layout", last[0])
+    return results.TestResult("host", "pyuapi layout vs C headers",
+                              "pass" if proc.returncode == 0 else "fail",
+                              reason="" if proc.returncode == 0 else proc.stdout.strip()[-2000:])
+
+
 def pytest_suite(opts: Options) -> dict:
     return {"name": "pytest-vm", "kind": "pytest", "project": True, "cwd": str(REPO),
             "argv": [sys.executable, "-m", "pytest", str(REPO / "tests" / "vm"), "-v",
@@ -237,6 +257,7 @@ def vm_test(opts: Options) -> int:
         shutil.rmtree(opts.results)
     opts.results.mkdir(parents=True)
     kernel = prepare_kernel(opts, st)
+    layout = uapi_layout(kernel, opts, st)
     plan_suites = build_selftests(kernel, opts, st)
     plan_suites.append(pytest_suite(opts))
     expect_feature = bool(kernel.patches)
@@ -250,7 +271,9 @@ def vm_test(opts: Options) -> int:
     with st.stage("boot+tests", f"{choice.upper()}, timeout {opts.timeout:.0f}s"):
         rc, timed_out = boot(vng_command(kernel, opts, choice, exec_cmd), console,
                              opts.results / "guest-output.log", opts.timeout)
-    suites = collect(opts, plan, expect_feature)
+    suites = [results.Suite("host", "host", 0, 0.0, str(opts.results / "uapi-layout.log"),
+                            [layout])]
+    suites += collect(opts, plan, expect_feature)
     splats = splat.scan(console.read_text(errors="replace")) if console.exists() else []
     leaks = opts.results / "kmemleak.txt"
     if leaks.exists() and "unreferenced object" in leaks.read_text():
