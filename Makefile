@@ -13,10 +13,10 @@
 #   TUNRSS_CACHE=~/.cache/tunrss  kernel sources, build trees and ccache
 
 PY := .venv/bin/python
-export CI_VARIANTS KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE
+export CI_VARIANTS SERIES_VERSION SERIES_CHECK KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE
 CACHE := $(or $(TUNRSS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tunrss)
 
-.PHONY: help setup vm-test test host-test kernel vm-shell ci clean distclean
+.PHONY: help setup vm-test test host-test kernel vm-shell ci series clean distclean
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -48,6 +48,10 @@ vm-shell: setup
 ## ci          per-patch build/W=1/sparse/checkpatch, UAPI checks, vm-test normal+debug
 ci: setup
 	$(PY) -m vm ci
+
+## series      export patches/ + kselftests/ as an upstream-ready series (results/series)
+series: setup
+	$(PY) -m vm series
 
 ## clean       drop results and local build outputs
 clean:
