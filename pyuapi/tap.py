@@ -1,0 +1,371 @@
+"""A multiqueue tap device driven through /dev/net/tun.
+
+Wraps the ioctls of include/uapi/linux/if_tun.h (Linux 6.12) and the
+proposed TUNGETVNETHASHCAP / TUNSETVNETHASH of docs/design.md.  Every failed
+ioctl raises :class:`pyuapi.errors.TunError` (an OSError carrying errno, the
+ioctl's name and the likely cause); a kernel without the hash ioctls raises
+:class:`pyuapi.errors.FeatureMissingError`.
+
+Queues are the fds of one multiqueue device (Documentation/networking/
+tuntap.rst "Multiqueue tuntap interface"): queue ``i`` is ``fds[i]``.
+Device-wide ioctls go through the first attached queue, since the kernel
+answers EBADFD on a detached one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import select
+import sys
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from . import sysio
+from . import tun as T
+from . import virtio_net as V
+from .errors import FeatureMissingError, TunError
+
+__all__ = ["Tap", "Packet", "HashConfig", "diagnose_vnet_hash"]
+
+_MISSING = (errno.EINVAL, errno.ENOTTY)
+
+
+@dataclass(frozen=True)
+class HashConfig:
+    """A TUNSETVNETHASH configuration (docs/design.md struct tun_vnet_hash)."""
+
+    flags: int = 0
+    types: int = 0
+    key: bytes = bytes(T.TUN_VNET_HASH_KEY_SIZE)
+    table: tuple[int, ...] = ()
+    unclassified_queue: int = 0
+    mask: Optional[int] = None          # default: len(table) - 1 with RSS, else 0
+    pad: bytes = b"\0\0"
+
+    def encode(self, check: bool = True) -> bytes:
+        """The ioctl payload (pyuapi.tun.encode_vnet_hash)."""
+        return T.encode_vnet_hash(self.flags, self.types, self.key, self.table,
+                                  self.unclassified_queue, self.mask, self.pad, check)
+
+    @property
+    def effective_mask(self) -> int:
+        """indirection_table_mask as sent."""
+        if self.mask is not None:
+            return self.mask
+        return len(self.table) - 1 if (self.flags & T.TUN_VNET_HASH_RSS) and self.table else 0
+
+
+@dataclass(frozen=True)
+class Packet:
+    """One packet read from a queue: the vnet header bytes and the Ethernet frame."""
+
+    queue: int
+    vnet: bytes
+    frame: bytes
+
+    @property
+    def hash_value(self) -> Optional[int]:
+        """virtio_net_hdr_v1_hash.hash_value (little endian), None if the header is shorter."""
+        if len(self.vnet) < V.VNET_HDR_V1_HASH_LEN:
+            return None
+        return int.from_bytes(self.vnet[12:16], "little")
+
+    @property
+    def hash_report(self) -> Optional[int]:
+        """virtio_net_hdr_v1_hash.hash_report (little endian), None if the header is shorter."""
+        if len(self.vnet) < V.VNET_HDR_V1_HASH_LEN:
+            return None
+        return int.from_bytes(self.vnet[16:18], "little")
+
+    def header(self) -> ctypes.Structure:
+        """The header as virtio_net_hdr_v1_hash / virtio_net_hdr_v1 / virtio_net_hdr by length."""
+        for cls in (V.virtio_net_hdr_v1_hash, V.virtio_net_hdr_v1, V.virtio_net_hdr):
+            if len(self.vnet) >= ctypes.sizeof(cls):
+                return cls.unpack(self.vnet)
+        raise ValueError(f"vnet header of {len(self.vnet)} bytes")
+
+
+def diagnose_vnet_hash(cfg: HashConfig, cap: Optional[T.tun_vnet_hash_cap], hdr_sz: int,
+                       little_endian: bool) -> list[str]:
+    """Rows of the docs/design.md validation table that ``cfg`` violates (EINVAL rows)."""
+    why = []
+    known = T.TUN_VNET_HASH_RSS | T.TUN_VNET_HASH_REPORT
+    if cfg.flags & ~known:
+        why.append(f"flags has unknown bits {cfg.flags & ~known:#x}")
+    if any(cfg.pad):
+        why.append(f"pad is {cfg.pad.hex()}, must be zero")
+    if cap is not None and cfg.types & ~cap.types:
+        why.append(f"types {V.types_str(cfg.types & ~cap.types)} not supported "
+                   f"(supported {V.types_str(cap.types)})")
+    mask = cfg.effective_mask
+    if cfg.flags & T.TUN_VNET_HASH_RSS:
+        n = mask + 1
+        if n & (n - 1) or n > T.TUN_VNET_HASH_MAX_INDIRECTION_TABLE_LENGTH:
+            why.append(f"RSS table length {n} is not a power of two <= 128")
+    elif mask or cfg.unclassified_queue:
+        why.append("indirection_table_mask/unclassified_queue non-zero without RSS")
+    if cfg.flags & T.TUN_VNET_HASH_REPORT:
+        if hdr_sz < V.VNET_HDR_V1_HASH_LEN:
+            why.append(f"REPORT with a {hdr_sz}-byte vnet header (needs >= 20)")
+        if not little_endian:
+            why.append("REPORT with a big-endian vnet header")
+    return why
+
+
+class Tap:
+    """A tap device with ``queues`` queue fds (include/uapi/linux/if_tun.h: TUNSETIFF).
+
+    Use as a context manager; :meth:`close` closes every queue fd, which
+    removes the (non-persistent) device.
+    """
+
+    def __init__(self, name: str = "", queues: int = 1, *, vnet_hdr: bool = True,
+                 multi_queue: bool = True, extra_flags: int = 0,
+                 path: str = "/dev/net/tun") -> None:
+        self.name = name
+        self.path = path
+        self.iff = T.IFF_TAP | T.IFF_NO_PI | extra_flags
+        if vnet_hdr:
+            self.iff |= T.IFF_VNET_HDR
+        if multi_queue:
+            self.iff |= T.IFF_MULTI_QUEUE
+        self.fds: list[int] = []
+        self.attached: list[bool] = []
+        try:
+            for _ in range(queues):
+                self.add_queue()
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------ plumbing
+    def _ioctl(self, name: str, request: int, arg: sysio.Arg = None,
+               fd: Optional[int] = None) -> int:
+        rc = sysio.ioctl(self._ctl_fd() if fd is None else fd, request, arg)
+        if rc < 0:
+            raise TunError(-rc, name)
+        return rc
+
+    def _ctl_fd(self) -> int:
+        for fd, on in zip(self.fds, self.attached):
+            if on:
+                return fd
+        if self.fds:
+            return self.fds[0]
+        raise ValueError("tap has no queue fds")
+
+    def _get_int(self, name: str, request: int, ctype: type = ctypes.c_int) -> int:
+        v = ctype()
+        self._ioctl(name, request, v)
+        return v.value
+
+    def _set_int(self, name: str, request: int, value: int) -> None:
+        self._ioctl(name, request, ctypes.c_int(value))
+
+    # ------------------------------------------------------------ queues
+    def add_queue(self) -> int:
+        """Open /dev/net/tun and TUNSETIFF it onto this device (if_tun.h TUNSETIFF); its index."""
+        fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+        ifr = T.ifreq()
+        ifr.ifr_name = self.name.encode()
+        ifr.ifr_ifru.ifru_flags = ctypes.c_short(self.iff).value
+        rc = sysio.ioctl(fd, T.TUNSETIFF, ifr)
+        if rc < 0:
+            os.close(fd)
+            raise TunError(-rc, "TUNSETIFF", detail=f"name={self.name!r} flags={self.iff:#x}")
+        self.name = ifr.ifr_name.decode()
+        self.fds.append(fd)
+        self.attached.append(True)
+        return len(self.fds) - 1
+
+    def _setqueue(self, index: int, flag: int) -> None:
+        ifr = T.ifreq()
+        ifr.ifr_ifru.ifru_flags = flag
+        self._ioctl("TUNSETQUEUE", T.TUNSETQUEUE, ifr, fd=self.fds[index])
+
+    def attach_queue(self, index: int) -> None:
+        """TUNSETQUEUE IFF_ATTACH_QUEUE on queue ``index`` (if_tun.h)."""
+        self._setqueue(index, T.IFF_ATTACH_QUEUE)
+        self.attached[index] = True
+
+    def detach_queue(self, index: int) -> None:
+        """TUNSETQUEUE IFF_DETACH_QUEUE on queue ``index`` (if_tun.h)."""
+        self._setqueue(index, T.IFF_DETACH_QUEUE)
+        self.attached[index] = False
+
+    @property
+    def numqueues(self) -> int:
+        """Attached queues (tun->numqueues)."""
+        return sum(self.attached)
+
+    def attached_indices(self) -> list[int]:
+        """Indices of attached queues in attach order as far as this object knows."""
+        return [i for i, on in enumerate(self.attached) if on]
+
+    # ------------------------------------------------------------ old ioctls
+    def features(self) -> int:
+        """TUNGETFEATURES: the IFF_* flags the kernel accepts (if_tun.h)."""
+        return self._get_int("TUNGETFEATURES", T.TUNGETFEATURES, ctypes.c_uint)
+
+    def iff_flags(self, queue: int = 0) -> int:
+        """TUNGETIFF: the device's flags as seen from queue ``queue`` (if_tun.h)."""
+        ifr = T.ifreq()
+        self._ioctl("TUNGETIFF", T.TUNGETIFF, ifr, fd=self.fds[queue])
+        return ifr.ifr_ifru.ifru_flags & 0xFFFF
+
+    def vnet_hdr_sz(self) -> int:
+        """TUNGETVNETHDRSZ (if_tun.h)."""
+        return self._get_int("TUNGETVNETHDRSZ", T.TUNGETVNETHDRSZ)
+
+    def set_vnet_hdr_sz(self, size: int) -> None:
+        """TUNSETVNETHDRSZ (if_tun.h); EBUSY below 20 while REPORT is on (docs/design.md)."""
+        self._set_int("TUNSETVNETHDRSZ", T.TUNSETVNETHDRSZ, size)
+
+    def vnet_le(self) -> bool:
+        """TUNGETVNETLE (if_tun.h)."""
+        return bool(self._get_int("TUNGETVNETLE", T.TUNGETVNETLE))
+
+    def set_vnet_le(self, on: bool) -> None:
+        """TUNSETVNETLE (if_tun.h)."""
+        self._set_int("TUNSETVNETLE", T.TUNSETVNETLE, int(on))
+
+    def vnet_be(self) -> bool:
+        """TUNGETVNETBE (if_tun.h); EINVAL without CONFIG_TUN_VNET_CROSS_LE."""
+        return bool(self._get_int("TUNGETVNETBE", T.TUNGETVNETBE))
+
+    def set_vnet_be(self, on: bool) -> None:
+        """TUNSETVNETBE (if_tun.h); EINVAL without CONFIG_TUN_VNET_CROSS_LE."""
+        self._set_int("TUNSETVNETBE", T.TUNSETVNETBE, int(on))
+
+    def little_endian(self) -> bool:
+        """Whether the kernel writes the vnet header little endian (tun_is_little_endian)."""
+        if self.vnet_le():
+            return True
+        try:
+            be = self.vnet_be()
+        except TunError as e:
+            if e.errno != errno.EINVAL:
+                raise
+            be = False
+        return sys.byteorder == "little" and not be
+
+    def set_offload(self, flags: int) -> None:
+        """TUNSETOFFLOAD with TUN_F_* (if_tun.h; the argument is the value, not a pointer)."""
+        self._ioctl("TUNSETOFFLOAD", T.TUNSETOFFLOAD, flags)
+
+    def set_steering_ebpf(self, prog_fd: int) -> None:
+        """TUNSETSTEERINGEBPF (if_tun.h): attach a socket-filter program; -1 detaches."""
+        self._set_int("TUNSETSTEERINGEBPF", T.TUNSETSTEERINGEBPF, prog_fd)
+
+    def set_carrier(self, on: bool) -> None:
+        """TUNSETCARRIER (if_tun.h)."""
+        self._set_int("TUNSETCARRIER", T.TUNSETCARRIER, int(on))
+
+    # ------------------------------------------------------------ hash ioctls
+    def hash_cap(self) -> T.tun_vnet_hash_cap:
+        """TUNGETVNETHASHCAP (docs/design.md); FeatureMissingError on EINVAL/ENOTTY."""
+        cap = T.tun_vnet_hash_cap()
+        rc = sysio.ioctl(self._ctl_fd(), T.TUNGETVNETHASHCAP, cap)
+        if rc < 0:
+            if -rc in _MISSING:
+                raise FeatureMissingError(-rc, "TUNGETVNETHASHCAP")
+            raise TunError(-rc, "TUNGETVNETHASHCAP")
+        return cap
+
+    def set_vnet_hash(self, cfg: HashConfig) -> None:
+        """TUNSETVNETHASH with ``cfg`` (docs/design.md); ValueError if its pad is not zero."""
+        self._set_vnet_hash_payload(cfg.encode(check=True), cfg)
+
+    def set_vnet_hash_unchecked(self, cfg: HashConfig) -> None:
+        """TUNSETVNETHASH without the pad check: for tests that expect EINVAL."""
+        self._set_vnet_hash_payload(cfg.encode(check=False), cfg)
+
+    def set_vnet_hash_at(self, address: int) -> None:
+        """TUNSETVNETHASH with a raw user pointer (EFAULT tests, docs/design.md Validation)."""
+        rc = sysio.ioctl(self._ctl_fd(), T.TUNSETVNETHASH, address)
+        if rc < 0:
+            self._raise_set_hash(-rc, None)
+
+    def disable_vnet_hash(self) -> None:
+        """TUNSETVNETHASH with flags 0: RSS and REPORT off (docs/design.md)."""
+        self.set_vnet_hash(HashConfig())
+
+    def _set_vnet_hash_payload(self, payload: bytes, cfg: HashConfig) -> None:
+        buf = ctypes.create_string_buffer(payload, len(payload))
+        rc = sysio.ioctl(self._ctl_fd(), T.TUNSETVNETHASH, buf)
+        if rc < 0:
+            self._raise_set_hash(-rc, cfg)
+
+    def _raise_set_hash(self, err: int, cfg: Optional[HashConfig]) -> None:
+        if err == errno.ENOTTY:
+            raise FeatureMissingError(err, "TUNSETVNETHASH")
+        if err == errno.EINVAL:
+            try:
+                cap = self.hash_cap()
+            except FeatureMissingError:
+                raise FeatureMissingError(err, "TUNSETVNETHASH") from None
+            if cfg is not None:
+                why = diagnose_vnet_hash(cfg, cap, self.vnet_hdr_sz(), self.little_endian())
+                if why:
+                    raise TunError(err, "TUNSETVNETHASH", detail="; ".join(why))
+        raise TunError(err, "TUNSETVNETHASH")
+
+    # ------------------------------------------------------------ data path
+    def read(self, queue: int, timeout: Optional[float] = 0.0,
+             bufsize: int = 65536 + 64) -> Optional[Packet]:
+        """One packet from queue ``queue`` as (vnet header, frame); None if none within ``timeout``.
+
+        ``timeout`` 0 polls once (non-blocking), None waits forever.  The vnet
+        header length is the current TUNGETVNETHDRSZ when IFF_VNET_HDR is set.
+        """
+        fd = self.fds[queue]
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        ms = -1 if timeout is None else int(timeout * 1000)
+        if not p.poll(ms):
+            return None
+        try:
+            data = os.read(fd, bufsize)
+        except BlockingIOError:
+            return None
+        hl = self.vnet_hdr_sz() if self.iff & T.IFF_VNET_HDR else 0
+        if len(data) < hl:
+            raise ValueError(f"queue {queue}: read {len(data)} bytes, vnet header is {hl}")
+        return Packet(queue, data[:hl], data[hl:])
+
+    def drain(self, queue: int) -> list[Packet]:
+        """Every packet waiting on queue ``queue`` (non-blocking)."""
+        out = []
+        while True:
+            pkt = self.read(queue, 0.0)
+            if pkt is None:
+                return out
+            out.append(pkt)
+
+    def drain_all(self, queues: Optional[Sequence[int]] = None) -> list[Packet]:
+        """Every packet waiting on the given (default: all) queues."""
+        out: list[Packet] = []
+        for q in range(len(self.fds)) if queues is None else queues:
+            out.extend(self.drain(q))
+        return out
+
+    # ------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Close every queue fd (the device goes away with the last one)."""
+        fds, self.fds, self.attached = self.fds, [], []
+        first: Optional[BaseException] = None
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError as e:  # report, but close the others first
+                first = first or e
+        if first:
+            raise first
+
+    def __enter__(self) -> "Tap":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
