@@ -133,6 +133,8 @@ class Tap:
             self.iff |= T.IFF_MULTI_QUEUE
         self.fds: list[int] = []
         self.attached: list[bool] = []
+        # tun->tfiles[] order: queue i of the kernel is fds[order[i]]
+        self.order: list[int] = []
         try:
             for _ in range(queues):
                 self.add_queue()
@@ -178,6 +180,7 @@ class Tap:
         self.name = ifr.ifr_name.decode()
         self.fds.append(fd)
         self.attached.append(True)
+        self.order.append(len(self.fds) - 1)
         return len(self.fds) - 1
 
     def _setqueue(self, index: int, flag: int) -> None:
@@ -189,20 +192,26 @@ class Tap:
         """TUNSETQUEUE IFF_ATTACH_QUEUE on queue ``index`` (if_tun.h)."""
         self._setqueue(index, T.IFF_ATTACH_QUEUE)
         self.attached[index] = True
+        self.order.append(index)                  # tun_attach: appended at numqueues
 
     def detach_queue(self, index: int) -> None:
         """TUNSETQUEUE IFF_DETACH_QUEUE on queue ``index`` (if_tun.h)."""
         self._setqueue(index, T.IFF_DETACH_QUEUE)
         self.attached[index] = False
+        # __tun_detach: the last queue moves into the freed slot
+        pos = self.order.index(index)
+        last = self.order.pop()
+        if last != index:
+            self.order[pos] = last
 
     @property
     def numqueues(self) -> int:
         """Attached queues (tun->numqueues)."""
         return sum(self.attached)
 
-    def attached_indices(self) -> list[int]:
-        """Indices of attached queues in attach order as far as this object knows."""
-        return [i for i, on in enumerate(self.attached) if on]
+    def fd_index_of_kernel_queue(self, txq: int) -> int:
+        """Which of ``fds`` is the kernel's queue ``txq`` (drivers/net/tun.c tun_attach/__tun_detach)."""
+        return self.order[txq]
 
     # ------------------------------------------------------------ old ioctls
     def features(self) -> int:
@@ -354,7 +363,7 @@ class Tap:
     # ------------------------------------------------------------ lifetime
     def close(self) -> None:
         """Close every queue fd (the device goes away with the last one)."""
-        fds, self.fds, self.attached = self.fds, [], []
+        fds, self.fds, self.attached, self.order = self.fds, [], [], []
         first: Optional[BaseException] = None
         for fd in fds:
             try:

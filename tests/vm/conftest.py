@@ -1,0 +1,104 @@
+"""Shared fixtures for the tests that drive /dev/net/tun (run by `make vm-test`).
+
+Skip/fail convention:
+
+* not root, or no /dev/net/tun: skip, "run `make vm-test`";
+* the kernel lacks TUNGETVNETHASHCAP (pyuapi raises FeatureMissingError):
+  skip with FEATURE_MISSING_MSG, unless TUNRSS_EXPECT_FEATURE=1 (set by the
+  VM runner when patches/ is applied): then the test fails with that message.
+
+Isolation: every test runs in its own network namespace.  The ``netns``
+fixture unshares CLONE_NEWNET for the test's thread (pytest runs tests in
+the main thread) and setns()es back afterwards (pyuapi.netns.NetNS); the
+tap devices and AF_PACKET sockets made inside die with the namespace when
+the test closes them, so a run on a host as root leaves the host's
+namespace untouched.  IPv6 is disabled in the new namespace so that no
+router solicitation, DAD or MLD frame appears on the taps.  Links are set
+up with SIOCSIFFLAGS (pyuapi.netdev), so pyroute2 is not needed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterator
+
+import pytest
+
+from pyuapi import tun as T
+from pyuapi import virtio_net as V
+from pyuapi.errors import FEATURE_MISSING_MSG, FeatureMissingError
+from pyuapi.netdev import set_link_up
+from pyuapi.netns import NetNS
+from pyuapi.tap import Tap
+
+NEED_ROOT_MSG = "needs root and /dev/net/tun: run `make vm-test`"
+
+
+def expect_feature() -> bool:
+    """True when the VM runner applied patches/ (TUNRSS_EXPECT_FEATURE=1)."""
+    return os.environ.get("TUNRSS_EXPECT_FEATURE") == "1"
+
+
+def feature_missing(detail: str = "") -> None:
+    """Skip, or fail when the feature is expected (see the module docstring)."""
+    msg = FEATURE_MISSING_MSG + (f" ({detail})" if detail else "")
+    if expect_feature():
+        pytest.fail(msg, pytrace=False)
+    pytest.skip(msg)
+
+
+@pytest.fixture(autouse=True)
+def _root_and_tun() -> None:
+    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
+        pytest.skip(NEED_ROOT_MSG)
+
+
+@pytest.fixture
+def netns() -> Iterator[NetNS]:
+    """A fresh network namespace for the test (pyuapi.netns.NetNS)."""
+    with NetNS() as ns:
+        yield ns
+
+
+TapFactory = Callable[..., Tap]
+
+
+@pytest.fixture
+def make_tap(netns: NetNS) -> Iterator[TapFactory]:
+    """make_tap(queues=N, up=True, **Tap kwargs) -> Tap inside the test's namespace; closed after."""
+    taps: list[Tap] = []
+
+    def make(queues: int = 1, up: bool = True, **kw: object) -> Tap:
+        t = Tap("rss%d", queues=queues, **kw)
+        taps.append(t)
+        if up:
+            set_link_up(t.name)
+        return t
+
+    yield make
+    for t in taps:
+        t.close()
+
+
+def require_hash(tap: Tap) -> T.tun_vnet_hash_cap:
+    """TUNGETVNETHASHCAP, or skip/fail per the convention above."""
+    try:
+        return tap.hash_cap()
+    except FeatureMissingError as e:
+        feature_missing(f"{e.ioctl}: errno {e.errno}")
+        raise  # unreachable: skip/fail raise
+
+
+def report_ready(tap: Tap) -> None:
+    """A 20-byte little-endian vnet header, as hash REPORT requires (docs/design.md)."""
+    tap.set_vnet_le(True)
+    tap.set_vnet_hdr_sz(V.VNET_HDR_V1_HASH_LEN)
+
+
+@pytest.fixture
+def hash_tap(make_tap: TapFactory) -> Iterator[tuple[Tap, T.tun_vnet_hash_cap]]:
+    """A 4-queue tap, link up, 20-byte LE vnet header, with the feature present."""
+    tap = make_tap(queues=4)
+    cap = require_hash(tap)
+    report_ready(tap)
+    yield tap, cap

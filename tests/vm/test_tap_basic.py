@@ -1,0 +1,126 @@
+"""The 6.12 tun ioctls through pyuapi.tap.Tap (any kernel, as root)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import time
+
+import pytest
+
+from pyuapi import bpf, packets as P, sysio, tun as T
+from pyuapi.errors import TunError
+from pyuapi.netdev import Injector, link_flags, IFF_UP
+from pyuapi.netns import NetNS
+from pyuapi.tap import Packet, Tap
+
+from conftest import TapFactory
+
+
+def frame(i: int) -> bytes:
+    s, d = "10.9.0.1", "10.9.0.2"
+    return P.ether(P.ipv4(s, d, 17, P.udp(s, d, 4000 + i, 53, i.to_bytes(4, "big"))), P.ETH_P_IP)
+
+
+def collect(tap: Tap, n: int, timeout: float = 2.0) -> list[Packet]:
+    """Read until ``n`` packets arrived on any queue, or ``timeout``."""
+    got: list[Packet] = []
+    end = time.monotonic() + timeout
+    while len(got) < n and time.monotonic() < end:
+        got.extend(tap.drain_all())
+        if len(got) < n:
+            time.sleep(0.005)
+    return got
+
+
+def test_features_and_flags(make_tap: TapFactory) -> None:
+    tap = make_tap(queues=2)
+    feats = tap.features()
+    for flag in (T.IFF_TAP, T.IFF_NO_PI, T.IFF_VNET_HDR, T.IFF_MULTI_QUEUE):
+        assert feats & flag
+    # IFF_NOFILTER (no socket filter attached) is the same bit as IFF_NO_PI.
+    assert tap.iff_flags() == T.IFF_TAP | T.IFF_NO_PI | T.IFF_VNET_HDR | T.IFF_MULTI_QUEUE
+    assert link_flags(tap.name) & IFF_UP
+    assert tap.name.startswith("rss")
+
+
+def test_vnet_header_size_and_endianness(make_tap: TapFactory) -> None:
+    tap = make_tap()
+    assert tap.vnet_hdr_sz() == 10
+    tap.set_vnet_hdr_sz(20)
+    assert tap.vnet_hdr_sz() == 20
+    tap.set_vnet_le(True)
+    assert tap.vnet_le() and tap.little_endian()
+    tap.set_vnet_le(False)
+    assert not tap.vnet_le()
+    with pytest.raises(TunError) as ei:
+        tap.set_vnet_hdr_sz(4)
+    assert ei.value.errno == errno.EINVAL and "TUNSETVNETHDRSZ" in str(ei.value)
+    assert tap.vnet_hdr_sz() == 20
+
+
+@pytest.mark.parametrize("hdr", [10, 12, 20])
+def test_frames_come_back_with_vnet_header(make_tap: TapFactory, hdr: int) -> None:
+    tap = make_tap(queues=3)
+    tap.set_vnet_hdr_sz(hdr)
+    sent = [frame(i) for i in range(16)]
+    with Injector(tap.name) as inj:
+        for f in sent:
+            assert inj.send(f) == len(f)
+    got = collect(tap, len(sent))
+    assert sorted(p.frame for p in got) == sorted(sent)
+    assert all(len(p.vnet) == hdr and p.vnet[:10] == bytes(10) for p in got)
+
+
+def test_attach_detach_queues(make_tap: TapFactory) -> None:
+    tap = make_tap(queues=3)
+    tap.detach_queue(0)
+    assert tap.numqueues == 2
+    assert tap.iff_flags(0) & T.IFF_DETACH_QUEUE
+    with pytest.raises(TunError) as ei:
+        tap.detach_queue(0)
+    assert ei.value.errno == errno.EINVAL and ei.value.ioctl == "TUNSETQUEUE"
+    tap.attach_queue(0)
+    assert tap.numqueues == 3
+    assert tap.add_queue() == 3 and tap.numqueues == 4
+
+
+def test_steering_ebpf_and_kernel_queue_order(make_tap: TapFactory) -> None:
+    """A constant eBPF program picks kernel queue k; Tap.order maps it to an fd."""
+    tap = make_tap(queues=4)
+    tap.detach_queue(1)        # kernel order becomes fds [0, 3, 2]
+    assert tap.order == [0, 3, 2]
+    with Injector(tap.name) as inj:
+        for k in range(5):
+            prog = bpf.load_const_prog(k)
+            try:
+                tap.set_steering_ebpf(prog)
+            finally:
+                os.close(prog)
+            inj.send(frame(k))
+            got = collect(tap, 1)
+            assert [p.queue for p in got] == [tap.fd_index_of_kernel_queue(k % 3)], k
+        tap.set_steering_ebpf(-1)
+
+
+def test_ioctl_on_unattached_fd_is_ebadfd() -> None:
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    try:
+        import ctypes
+        rc = sysio.ioctl(fd, T.TUNGETVNETHDRSZ, ctypes.c_int())
+        assert rc == -errno.EBADFD
+        err = TunError(-rc, "TUNGETVNETHDRSZ")
+        assert "TUNSETIFF first" in str(err)
+    finally:
+        os.close(fd)
+
+
+def test_netns_isolates_taps() -> None:
+    outside = {n for _, n in socket.if_nameindex()}
+    with NetNS():
+        with Tap("nsiso%d") as tap:
+            inside = {n for _, n in socket.if_nameindex()}
+            assert tap.name in inside and tap.name not in outside
+            assert "lo" in inside and len(inside) == 2
+    assert {n for _, n in socket.if_nameindex()} == outside
