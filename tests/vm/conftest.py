@@ -102,3 +102,76 @@ def hash_tap(make_tap: TapFactory) -> Iterator[tuple[Tap, T.tun_vnet_hash_cap]]:
     cap = require_hash(tap)
     report_ready(tap)
     yield tap, cap
+
+
+# ---------------------------------------------------------------- helpers
+
+import time  # noqa: E402
+
+from pyuapi import rss  # noqa: E402
+from pyuapi.netdev import Injector  # noqa: E402
+from pyuapi.tap import HashConfig, Packet  # noqa: E402
+
+
+def collect(tap: Tap, n: int, timeout: float = 2.0) -> list[Packet]:
+    """Read every queue until ``n`` packets arrived or ``timeout`` passed."""
+    got: list[Packet] = []
+    end = time.monotonic() + timeout
+    while len(got) < n and time.monotonic() < end:
+        got.extend(tap.drain_all())
+        if len(got) < n:
+            time.sleep(0.002)
+    return got
+
+
+def expected(tap: Tap, cfg: HashConfig, frame: bytes) -> tuple[int, int, int | None]:
+    """(hash_value, hash_report, fd index or None) that pyuapi.rss predicts for ``frame``."""
+    h, r = rss.hash_frame(frame, cfg.types, cfg.key)
+    queue = None
+    if cfg.flags & T.TUN_VNET_HASH_RSS:
+        txq = rss.select_queue(h, r, cfg.table, cfg.unclassified_queue, tap.numqueues)
+        queue = tap.fd_index_of_kernel_queue(txq)
+    return h, r, queue
+
+
+def mismatches(tap: Tap, cfg: HashConfig, frames: list[bytes], batch: int = 64,
+               timeout: float = 3.0) -> list[str]:
+    """Send ``frames`` (distinct) through the tap and compare each with pyuapi.rss.
+
+    Checks the queue when RSS is on, and hash_value/hash_report (plus zero
+    num_buffers and padding) when REPORT is on.  Returns one line per
+    difference, lost or unexpected frame.
+    """
+    problems: list[str] = []
+    report = bool(cfg.flags & T.TUN_VNET_HASH_REPORT)
+    with Injector(tap.name) as inj:
+        for start in range(0, len(frames), batch):
+            chunk = frames[start:start + batch]
+            want = {f: expected(tap, cfg, f) for f in chunk}
+            for f in chunk:
+                inj.send(f)
+            got = collect(tap, len(chunk), timeout)
+            seen = set()
+            for p in got:
+                if p.frame not in want:
+                    problems.append(f"unexpected frame on queue {p.queue}: {p.frame[:64].hex()}")
+                    continue
+                seen.add(p.frame)
+                h, r, q = want[p.frame]
+                tag = f"frame {p.frame[:80].hex()}"
+                if q is not None and p.queue != q:
+                    problems.append(f"{tag}: queue {p.queue}, expected {q} "
+                                    f"(hash {h:#010x} report {r})")
+                if report:
+                    if len(p.vnet) < 20:
+                        problems.append(f"{tag}: vnet header {len(p.vnet)} bytes")
+                        continue
+                    if (p.hash_value, p.hash_report) != (h, r):
+                        problems.append(f"{tag}: kernel ({p.hash_value:#010x}, {p.hash_report})"
+                                        f", pyuapi ({h:#010x}, {r})")
+                    if p.vnet[10:12] != b"\0\0" or p.vnet[18:20] != b"\0\0":
+                        problems.append(f"{tag}: num_buffers/padding not zero: {p.vnet.hex()}")
+            for f in chunk:
+                if f not in seen:
+                    problems.append(f"lost frame {f[:80].hex()}")
+    return problems
