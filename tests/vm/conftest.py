@@ -135,12 +135,14 @@ def expected(tap: Tap, cfg: HashConfig, frame: bytes) -> tuple[int, int, int | N
 
 
 def mismatches(tap: Tap, cfg: HashConfig, frames: list[bytes], batch: int = 64,
-               timeout: float = 3.0) -> list[str]:
+               timeout: float = 3.0, fixed_queue: int | None = None) -> list[str]:
     """Send ``frames`` (distinct) through the tap and compare each with pyuapi.rss.
 
     Checks the queue when RSS is on, and hash_value/hash_report (plus zero
-    num_buffers and padding) when REPORT is on.  Returns one line per
-    difference, lost or unexpected frame.
+    num_buffers and padding) when REPORT is on.  ``fixed_queue`` (an fd
+    index) is the queue every frame must use when something other than RSS
+    steers (a constant eBPF program).  Returns one line per difference, lost
+    or unexpected frame.
     """
     problems: list[str] = []
     report = bool(cfg.flags & T.TUN_VNET_HASH_REPORT)
@@ -158,6 +160,8 @@ def mismatches(tap: Tap, cfg: HashConfig, frames: list[bytes], batch: int = 64,
                     continue
                 seen.add(p.frame)
                 h, r, q = want[p.frame]
+                if fixed_queue is not None:
+                    q = fixed_queue
                 tag = f"frame {p.frame[:80].hex()}"
                 if q is not None and p.queue != q:
                     problems.append(f"{tag}: queue {p.queue}, expected {q} "
