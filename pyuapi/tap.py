@@ -268,6 +268,18 @@ class Tap:
         """TUNSETSTEERINGEBPF (if_tun.h): attach a socket-filter program; -1 detaches."""
         self._set_int("TUNSETSTEERINGEBPF", T.TUNSETSTEERINGEBPF, prog_fd)
 
+    def set_tx_filter(self, macs: Sequence[bytes], allmulti: bool = False) -> None:
+        """TUNSETTXFILTER (if_tun.h struct tun_filter): only frames to ``macs`` are transmitted.
+
+        An empty list with ``allmulti`` False disables the filter.
+        """
+        head = T.tun_filter(flags=T.TUN_FLT_ALLMULTI if allmulti else 0, count=len(macs))
+        raw = head.pack() + b"".join(bytes(m) for m in macs)
+        if any(len(m) != T.ETH_ALEN for m in macs):
+            raise ValueError("MAC addresses are 6 bytes")
+        buf = ctypes.create_string_buffer(raw, len(raw))
+        self._ioctl("TUNSETTXFILTER", T.TUNSETTXFILTER, buf)
+
     def set_carrier(self, on: bool) -> None:
         """TUNSETCARRIER (if_tun.h)."""
         self._set_int("TUNSETCARRIER", T.TUNSETCARRIER, int(on))

@@ -124,3 +124,42 @@ def test_netns_isolates_taps() -> None:
             assert tap.name in inside and tap.name not in outside
             assert "lo" in inside and len(inside) == 2
     assert {n for _, n in socket.if_nameindex()} == outside
+
+
+def test_random_frames_cross_the_tap_unchanged(make_tap: TapFactory) -> None:
+    """The differential test's plumbing on any kernel: every random frame
+    (truncated, VLAN, fragments, extension chains...) is read back intact
+    from some queue, with nothing else in between."""
+    import random
+
+    from pyuapi.randframes import random_frame
+    from pyuapi.tap import HashConfig
+
+    from conftest import mismatches
+    tap = make_tap(queues=4)
+    tap.set_vnet_hdr_sz(20)
+    rng = random.Random(2024)
+    frames = list(dict.fromkeys(random_frame(rng, i) for i in range(600)))
+    assert mismatches(tap, HashConfig(), frames) == []
+
+
+def test_mismatches_reports_wrong_queue_and_lost_frames(make_tap: TapFactory) -> None:
+    """The comparison itself can fail: predictions for an RSS config the kernel
+    was never given disagree with automq steering, and a frame that is never
+    sent is reported lost."""
+    from pyuapi.rss import MS_KEY
+    from pyuapi.tap import HashConfig
+
+    from conftest import expected, mismatches
+    tap = make_tap(queues=4)
+    cfg = HashConfig(T.TUN_VNET_HASH_RSS, 0x1FF, MS_KEY, (0,))
+    frames = [frame(i) for i in range(64)]
+    problems = mismatches(tap, cfg, frames)
+    assert any(": queue " in p for p in problems), problems
+    assert expected(tap, cfg, frames[0])[2] == tap.fd_index_of_kernel_queue(0)
+    # Frames the tap's TX filter drops (tun_net_xmit check_filter) are reported lost.
+    tap.set_tx_filter([bytes.fromhex("020000000099")])
+    lost = mismatches(tap, HashConfig(), frames[:3], timeout=0.3)
+    assert len(lost) == 3 and all(p.startswith("lost frame") for p in lost), lost
+    tap.set_tx_filter([])
+    assert mismatches(tap, HashConfig(), frames[:3]) == []
