@@ -145,7 +145,7 @@ def IOWR(typ: Union[str, int], nr: int, size: SizeArg, enc: IocEncoding = NATIVE
 
 def ioc_decode(request: int, enc: IocEncoding = NATIVE) -> tuple[int, int, int, int]:
     """asm-generic/ioctl.h: _IOC_DIR, _IOC_TYPE, _IOC_NR, _IOC_SIZE -> (dir, type, nr, size)."""
-    def field(shift: int, bits: int) -> int:
+    def _field(shift: int, bits: int) -> int:
         return (request >> shift) & ((1 << bits) - 1)
-    return (field(enc.dirshift, enc.dirbits), field(enc.typeshift, enc.typebits),
-            field(enc.nrshift, enc.nrbits), field(enc.sizeshift, enc.sizebits))
+    return (_field(enc.dirshift, enc.dirbits), _field(enc.typeshift, enc.typebits),
+            _field(enc.nrshift, enc.nrbits), _field(enc.sizeshift, enc.sizebits))
