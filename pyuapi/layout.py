@@ -45,8 +45,16 @@ def iter_layout(cls: type) -> Iterator[tuple[str, int, int]]:
         yield name, desc.offset, desc.size
 
 
+def _base_size(cls: type) -> int:
+    """Bytes taken by fields inherited from a ctypes struct base class."""
+    for base in cls.__mro__[1:]:
+        if issubclass(base, ctypes.Structure) and "_fields_" in base.__dict__:
+            return ctypes.sizeof(base)
+    return 0
+
+
 def _check_layout(cls: type) -> None:
-    expected = 0
+    expected = _base_size(cls)
     for name, offset, size in iter_layout(cls):
         if offset != expected:
             raise LayoutError(
@@ -78,12 +86,15 @@ class CheckedStructure(ctypes.Structure, metaclass=_CheckedMeta):
     """ctypes.Structure without implicit padding, with checked pad fields."""
 
     def pad_errors(self) -> list[str]:
-        """Names (with their value) of pad/reserved fields that are not all zero."""
+        """Names (with their value) of pad/reserved fields that are not all zero, nested too."""
         bad = []
         for name, _off, _size in iter_layout(type(self)):
+            value = getattr(self, name)
+            if isinstance(value, CheckedStructure):
+                bad += [f"{name}.{b}" for b in value.pad_errors()]
+                continue
             if not is_pad_name(name):
                 continue
-            value = getattr(self, name)
             raw = bytes(value) if not isinstance(value, int) else value.to_bytes(8, "little")
             if any(raw):
                 bad.append(f"{name}={raw.hex() if not isinstance(value, int) else value}")

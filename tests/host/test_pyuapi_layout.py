@@ -91,3 +91,27 @@ def test_unpack_roundtrip_little_endian() -> None:
     assert h.pack() == raw
     with pytest.raises(ValueError, match="need 20"):
         virtio_net.virtio_net_hdr_v1_hash.unpack(raw[:19])
+
+
+def test_inherited_fields_are_accounted() -> None:
+    class base(CheckedStructure):
+        _fields_ = [("a", ctypes.c_uint32)]
+
+    class ext(base):
+        _fields_ = [("b", ctypes.c_uint32)]
+    assert ctypes.sizeof(ext) == 8
+    with pytest.raises(LayoutError, match="bad.*'c'.*4 byte"):
+        class bad(base):
+            _fields_ = [("c", ctypes.c_uint64)]
+
+
+def test_nested_pad_checked() -> None:
+    class inner(CheckedStructure):
+        _fields_ = [("x", ctypes.c_uint16), ("pad", ctypes.c_uint8 * 2)]
+
+    class outer(CheckedStructure):
+        _fields_ = [("i", inner), ("y", ctypes.c_uint32)]
+    o = outer()
+    o.i.pad[0] = 1
+    with pytest.raises(ValueError, match=r"i\.pad=0100"):
+        o.pack()
