@@ -334,12 +334,13 @@ class Tap:
         raise TunError(err, "TUNSETVNETHASH")
 
     # ------------------------------------------------------------ data path
-    def read(self, queue: int, timeout: Optional[float] = 0.0,
-             bufsize: int = 65536 + 64) -> Optional[Packet]:
+    def read(self, queue: int, timeout: Optional[float] = 0.0, bufsize: int = 65536 + 64,
+             hdr_len: Optional[int] = None) -> Optional[Packet]:
         """One packet from queue ``queue`` as (vnet header, frame); None if none within ``timeout``.
 
         ``timeout`` 0 polls once (non-blocking), None waits forever.  The vnet
-        header length is the current TUNGETVNETHDRSZ when IFF_VNET_HDR is set.
+        header length is ``hdr_len`` if given, else the current
+        TUNGETVNETHDRSZ when IFF_VNET_HDR is set.
         """
         fd = self.fds[queue]
         p = select.poll()
@@ -351,16 +352,21 @@ class Tap:
             data = os.read(fd, bufsize)
         except BlockingIOError:
             return None
-        hl = self.vnet_hdr_sz() if self.iff & T.IFF_VNET_HDR else 0
+        hl = hdr_len if hdr_len is not None else self._hdr_len()
         if len(data) < hl:
             raise ValueError(f"queue {queue}: read {len(data)} bytes, vnet header is {hl}")
         return Packet(queue, data[:hl], data[hl:])
 
-    def drain(self, queue: int) -> list[Packet]:
+    def _hdr_len(self) -> int:
+        return self.vnet_hdr_sz() if self.iff & T.IFF_VNET_HDR else 0
+
+    def drain(self, queue: int, hdr_len: Optional[int] = None) -> list[Packet]:
         """Every packet waiting on queue ``queue`` (non-blocking)."""
+        if hdr_len is None:
+            hdr_len = self._hdr_len()
         out = []
         while True:
-            pkt = self.read(queue, 0.0)
+            pkt = self.read(queue, 0.0, hdr_len=hdr_len)
             if pkt is None:
                 return out
             out.append(pkt)
@@ -368,8 +374,9 @@ class Tap:
     def drain_all(self, queues: Optional[Sequence[int]] = None) -> list[Packet]:
         """Every packet waiting on the given (default: all) queues."""
         out: list[Packet] = []
+        hl = self._hdr_len()
         for q in range(len(self.fds)) if queues is None else queues:
-            out.extend(self.drain(q))
+            out.extend(self.drain(q, hl))
         return out
 
     # ------------------------------------------------------------ lifetime
