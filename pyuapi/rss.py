@@ -39,19 +39,22 @@ same; each is exercised by tests/host/test_pyuapi_rss.py.
    stops at a truncated option).  Routing header type 2: the first Routing
    header with routing type 2 and hdrlen 2; its address (bytes 8..23) is
    used whatever Segments Left says.
-8. Which types apply to IPv6 (spec, "Supported/enabled hash types": the
-   IPv6/TCPv6/UDPv6 types are "applicable for IPv6 packets without
-   extension headers", the _EX types "applicable for IPv6 packets with
-   extension headers"):
+8. Which types apply to IPv6.  Virtio spec 1.2 5.1.6.4.3.1 "Supported/
+   enabled hash types" lists IPv6/TCPv6/UDPv6 as "Hash types applicable for
+   IPv6 packets without extension headers" and IP_EX/TCP_EX/UDP_EX as "Hash
+   types applicable for IPv6 packets with extension headers"; 5.1.6.4.3.3
+   ("IPv6 packets without extension header") names only TCPv6/UDPv6/IPv6,
+   ending "Else the device does not calculate the hash".  (Microsoft's "RSS
+   Hashing Types" page groups the _EX flags the same way, as the set for
+   "IPv6 with extension headers".)  Hence:
 
-   * without extension headers: only TCPv6, UDPv6, IPv6 (section "IPv6
-     packets without extension header").  The _EX types do NOT apply: a
+   * without extension headers: only TCPv6, UDPv6, IPv6 (5.1.6.4.3.3).  The _EX types do NOT apply: a
      TCPv6 packet without extension headers and types = TCP_EX alone gets
      ``(0, NONE)``.  This follows the spec text and differs from QEMU,
      which uses the _EX types for any IPv6 packet.
-   * with extension headers: TCP_EX if TCP, else UDP_EX if UDP, else IP_EX,
-     over (home address or source, RH2 address or destination[, ports]);
-     if none of these is enabled, "skip IPv6 extension headers and
+   * with extension headers (5.1.6.4.3.4): TCP_EX if TCP, else UDP_EX if
+     UDP, else IP_EX, over (home address or source, RH2 address or
+     destination[, ports]); if none of these is enabled, "skip IPv6 extension headers and
      calculate the hash as defined for an IPv6 packet without extension
      headers" (TCPv6 / UDPv6 / IPv6 over the fixed header addresses).  As
      the spec's "else if" chain says, IP_EX wins over TCPv6/UDPv6 for a
