@@ -41,7 +41,7 @@ HEADERS = ("linux/types.h", "linux/ioctl.h", "linux/if.h", "linux/filter.h",
 
 @dataclass(frozen=True)
 class Expected:
-    """One value the C side must print: ``key`` (e.g. ``sizeof struct tun_pi``) and the ctypes value."""
+    """One value the C side must print: ``key`` and the ctypes/Python value it must equal."""
 
     key: str
     value: int

@@ -57,7 +57,11 @@ def likely_cause(ioctl_name: str, err: int) -> str:
 
 
 class TunError(OSError):
-    """A tun ioctl failed: ``errno``, ``ioctl`` (its name) and ``cause`` (include/uapi/linux/if_tun.h)."""
+    """A tun ioctl failed: ``errno``, ``ioctl`` (its name) and ``cause``.
+
+    include/uapi/linux/if_tun.h ioctls; causes from drivers/net/tun.c and
+    docs/design.md.
+    """
 
     def __init__(self, err: int, ioctl: str, cause: str | None = None, detail: str = "") -> None:
         self.ioctl = ioctl

@@ -19,7 +19,7 @@ import errno
 import os
 import select
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from . import sysio
@@ -210,7 +210,11 @@ class Tap:
         return sum(self.attached)
 
     def fd_index_of_kernel_queue(self, txq: int) -> int:
-        """Which of ``fds`` is the kernel's queue ``txq`` (drivers/net/tun.c tun_attach/__tun_detach)."""
+        """Which of ``fds`` is the kernel's queue ``txq``.
+
+        drivers/net/tun.c: tun_attach appends, __tun_detach moves the last
+        queue into the freed slot.
+        """
         return self.order[txq]
 
     # ------------------------------------------------------------ old ioctls

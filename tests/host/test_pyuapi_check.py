@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from pyuapi import check
 
@@ -106,7 +105,9 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     strict = run("--headers", str(SYS), "--require-new")
     assert strict.returncode == 1
     assert "ABSENT  TUNSETVNETHASH (new UAPI)" in strict.stdout
-    bad = _headers(tmp_path / "bad", _design_block(), replace=("__u16 flags;\t\t\t/* TUN_VNET_HASH_*; 0", "__u32 flags;\t\t\t/* TUN_VNET_HASH_*; 0"))
+    bad = _headers(tmp_path / "bad", _design_block(),
+                   replace=("__u16 flags;\t\t\t/* TUN_VNET_HASH_*; 0",
+                            "__u32 flags;\t\t\t/* TUN_VNET_HASH_*; 0"))
     r = run("--headers", str(bad))
     assert r.returncode == 1 and "DIFF    sizeof(struct tun_vnet_hash)" in r.stdout
     nodir = run("--headers", str(tmp_path / "nothing"))
