@@ -182,9 +182,13 @@ def choose_accel(kernel: Kernel, opts: Options, st: Stages) -> str:
 
 
 def vng_command(kernel: Kernel, opts: Options, choice: str, exec_cmd: str | None) -> list[str]:
-    vng = shutil.which("vng") or str(Path(sys.executable).parent / "vng")
-    cmd = [vng, "--run", str(kernel.work.bzimage), "--user", "root", "--verbose", "--force-9p",
+    # The pinned virtme-ng of the project's venv, not whatever is on PATH.
+    venv_vng = Path(sys.executable).parent / "vng"
+    vng = str(venv_vng) if venv_vng.exists() else shutil.which("vng") or "vng"
+    cmd = [vng, "--run", str(kernel.work.bzimage), "--user", "root", "--force-9p",
            "--cpus", str(opts.cpus), "--memory", opts.memory, "--rwdir", str(opts.results)]
+    if exec_cmd is not None:
+        cmd.append("--verbose")  # the kernel console on stderr, captured for the splat scan
     if choice == "tcg":
         cmd.append("--disable-kvm")
     if exec_cmd is not None:
