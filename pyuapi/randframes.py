@@ -45,9 +45,9 @@ def _l4(rng: random.Random, v6: bool, src: bytes, dst: bytes) -> tuple[int, byte
 
 
 def _truncate(rng: random.Random, frame: bytes, l3: int, l4: int) -> bytes:
-    """Cut inside the L4 ports (most often) or inside the L3 headers."""
+    """Cut inside the fixed L4 header (most often) or inside the L3 headers."""
     if rng.random() < 0.7 and l4 < len(frame):
-        return frame[:l4 + rng.randrange(0, 4)]
+        return frame[:l4 + rng.randrange(0, 21)]
     return frame[:max(14, rng.randrange(l3, max(l3 + 1, l4)))]
 
 

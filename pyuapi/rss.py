@@ -11,34 +11,42 @@ Input: an Ethernet frame.  The ethertype at bytes 12-13 plays the role of
 ``skb->protocol``; the network header starts at byte 14.  A VLAN tag
 (0x8100/0x88a8) or any other ethertype is non-IP.
 
-Rules where the spec is silent or vague.  The kernel series must do the
-same; each is exercised by tests/host/test_pyuapi_rss.py.
+Rules where the spec is silent or vague.  They match the kernel series
+(patches/0001, net/core/virtio_net_hash.c); each is exercised by
+tests/host/test_pyuapi_rss.py.
 
 1. Non-IP, or no enabled type applies: ``(0, NONE)``.
 2. Bounds: only the frame length bounds parsing; IPv4 ``tot_len`` and IPv6
-   ``payload_len`` are not consulted.
-3. IPv4: fewer than 20 bytes, version != 4, IHL < 5, or fewer than IHL*4
-   bytes present: ``(0, NONE)``.  IPv6: fewer than 40 bytes or version !=
-   6: ``(0, NONE)``.
+   ``payload_len`` are not consulted, nor is an IPv6 extension header's
+   length checked against the frame (what lies beyond is simply absent).
+3. IP header: IPv4 with fewer than 20 bytes, version != 4 or IHL < 5, and
+   IPv6 with fewer than 40 bytes or version != 6: ``(0, NONE)``.  Options
+   cut by the end of the frame are not an error: the addresses are there,
+   the L4 header is not (rule 5).
 4. Fragments hash with the L3-only type (IPv4 / IPv6_EX / IPv6), every
    fragment including the first: IPv4 with MF set or a non-zero fragment
-   offset; IPv6 with a Fragment header anywhere in the walked chain (the
-   spec is silent; Microsoft, QEMU and the upstream tun RFC agree).
-5. L4: TCP (6) or UDP (17) counts as "has a TCP/UDP header" only if the 4
-   port bytes are present; otherwise the packet falls through to the next
-   rule of the spec's cascade (in effect the L3 type, if enabled).
+   offset; IPv6 with a Fragment header (Next Header 44) anywhere in the
+   walked chain, recognised by the Next Header value alone (the spec is
+   silent; Microsoft, QEMU and the upstream tun RFC agree).
+5. L4: "the packet has a TCP (UDP) header" means a complete fixed header,
+   20 bytes for TCP and 8 for UDP, is present at the L4 offset (IHL * 4,
+   or the end of the IPv6 extension header walk).  A truncated one falls
+   through the spec's cascade to the L3 type, if enabled.
 6. IPv6 extension headers walked: Hop-by-Hop (0), Routing (43),
    Destination Options (60), each (hdrlen + 1) * 8 bytes; AH (51),
-   (hdrlen + 2) * 4 bytes; Fragment (44), 8 bytes, which ends the walk
-   (what follows is fragment payload).  Any other next header ends the walk
+   (hdrlen + 2) * 4 bytes.  A Fragment header (44) ends the walk (what
+   follows is fragment payload).  Any other Next Header value ends the walk
    and is the L4 protocol (so ESP 50 and No Next Header 59 have no ports).
-   An extension header that does not fit in the frame: ``(0, NONE)``.
-   There is no limit on the number of headers beyond the frame length.
+   Seeing one of these five values is what "has extension headers" means.
+   A header whose first two bytes are cut ends the walk without an L4
+   header (the L3 type applies); so does a 17th extension header (at most
+   16 are walked, as the kernel's VIRTIO_NET_HASH_MAX_EXTHDRS).
 7. Home address: the first option of type 0xC9 with length 16 in any
-   Destination Options header walked (Pad1 is one byte; the option scan
-   stops at a truncated option).  Routing header type 2: the first Routing
-   header with routing type 2 and hdrlen 2; its address (bytes 8..23) is
-   used whatever Segments Left says.
+   Destination Options header walked (Pad1 is one byte; the scan stops at
+   an option that overruns its header or the frame).  Routing header type
+   2: the first Routing header with hdrlen 2 (24 bytes, all present) and
+   routing type 2; its address (bytes 8..23) is used whatever Segments
+   Left says.
 8. Which types apply to IPv6.  Virtio spec 1.2 5.1.6.4.3.1 "Supported/
    enabled hash types" lists IPv6/TCPv6/UDPv6 as "Hash types applicable for
    IPv6 packets without extension headers" and IP_EX/TCP_EX/UDP_EX as "Hash
@@ -48,15 +56,17 @@ same; each is exercised by tests/host/test_pyuapi_rss.py.
    Hashing Types" page groups the _EX flags the same way, as the set for
    "IPv6 with extension headers".)  Hence:
 
-   * without extension headers: only TCPv6, UDPv6, IPv6 (5.1.6.4.3.3).  The _EX types do NOT apply: a
-     TCPv6 packet without extension headers and types = TCP_EX alone gets
-     ``(0, NONE)``.  This follows the spec text and differs from QEMU,
-     which uses the _EX types for any IPv6 packet.
+   * without extension headers: only TCPv6, UDPv6, IPv6 (5.1.6.4.3.3).
+     The _EX types do NOT apply: a TCPv6 packet without extension headers
+     and types = TCP_EX alone gets ``(0, NONE)``.  This follows the spec
+     text (and the series' cover letter); QEMU instead uses the _EX types
+     for any IPv6 packet.
    * with extension headers (5.1.6.4.3.4): TCP_EX if TCP, else UDP_EX if
      UDP, else IP_EX, over (home address or source, RH2 address or
-     destination[, ports]); if none of these is enabled, "skip IPv6 extension headers and
-     calculate the hash as defined for an IPv6 packet without extension
-     headers" (TCPv6 / UDPv6 / IPv6 over the fixed header addresses).  As
+     destination[, ports]); if none of these is enabled, "skip IPv6
+     extension headers and calculate the hash as defined for an IPv6
+     packet without extension headers" (TCPv6 / UDPv6 / IPv6 over the
+     fixed header addresses).  As
      the spec's "else if" chain says, IP_EX wins over TCPv6/UDPv6 for a
      TCP/UDP packet with extension headers when TCP_EX/UDP_EX are off.
 9. Fields are concatenated in network order: source address, destination
@@ -142,45 +152,56 @@ def toeplitz(key: bytes, data: bytes) -> int:
     return functools.reduce(operator.xor, map(list.__getitem__, _tables(key), data), 0)
 
 
+_TCP_HDR_LEN = 20      # a "TCP header" is a complete fixed header (struct tcphdr)
+_UDP_HDR_LEN = 8       # likewise struct udphdr
+MAX_EXTHDRS = 16       # IPv6 extension headers walked at most (rule 6)
+
+
 def _ipv4(f: bytes, off: int, types: int) -> tuple[int, bytes]:
     n = len(f)
     if n < off + 20:
         return _NONE
     vihl = f[off]
-    hl = (vihl & 0x0F) * 4
-    if vihl >> 4 != 4 or hl < 20 or n < off + hl:
+    if vihl >> 4 != 4 or vihl & 0x0F < 5:
         return _NONE
     addrs = f[off + 12:off + 20]
     fragment = (f[off + 6] & 0x3F) or f[off + 7]          # MF flag or fragment offset
-    l4 = off + hl
-    if not fragment and n >= l4 + 4:
+    if not fragment:
+        l4 = off + (vihl & 0x0F) * 4
         proto = f[off + 9]
-        if proto == IPPROTO_TCP and types & _TCPv4:
+        if proto == IPPROTO_TCP and types & _TCPv4 and n >= l4 + _TCP_HDR_LEN:
             return _T.VIRTIO_NET_HASH_REPORT_TCPv4, addrs + f[l4:l4 + 4]
-        if proto == IPPROTO_UDP and types & _UDPv4:
+        if proto == IPPROTO_UDP and types & _UDPv4 and n >= l4 + _UDP_HDR_LEN:
             return _T.VIRTIO_NET_HASH_REPORT_UDPv4, addrs + f[l4:l4 + 4]
     if types & _IPv4:
         return _T.VIRTIO_NET_HASH_REPORT_IPv4, addrs
     return _NONE
 
 
-def _hao(opts: bytes) -> Optional[bytes]:
-    """Home address option (type 0xC9, length 16) in a Destination Options header body."""
-    i, n = 0, len(opts)
-    while i < n:
-        t = opts[i]
-        if t == 0:                       # Pad1
-            i += 1
-            continue
-        if i + 2 > n:
+def _hao(f: bytes, start: int, hdrlen: int) -> Optional[bytes]:
+    """Home address option (type 0xC9, length 16) of the Destination Options header at ``start``."""
+    n = len(f)
+    end = start + hdrlen
+    q = start + 2
+    while q < end:
+        if q >= n:
             return None
-        olen = opts[i + 1]
-        if i + 2 + olen > n:
+        t = f[q]
+        if t == 0:                       # Pad1
+            q += 1
+            continue
+        if q + 2 > end or q + 2 > n:
+            return None
+        olen = f[q + 1]
+        if q + 2 + olen > end:
             return None
         if t == 0xC9 and olen == 16:
-            return opts[i + 2:i + 18]
-        i += 2 + olen
+            return f[q + 2:q + 18] if q + 18 <= n else None
+        q += 2 + olen
     return None
+
+
+_EXT = frozenset((0, 43, 44, 51, 60))
 
 
 def _ipv6(f: bytes, off: int, types: int) -> tuple[int, bytes]:
@@ -189,40 +210,29 @@ def _ipv6(f: bytes, off: int, types: int) -> tuple[int, bytes]:
         return _NONE
     nh = f[off + 6]
     p = off + 40
-    has_ext = fragment = False
+    has_ext = False
+    l4 = True
     home = rh2 = None
-    while True:
-        if nh == 0 or nh == 43 or nh == 60:
-            if n < p + 2:
-                return _NONE
-            hlen = (f[p + 1] + 1) * 8
-            if n < p + hlen:
-                return _NONE
-            if nh == 60:
-                if home is None:
-                    home = _hao(f[p + 2:p + hlen])
-            elif nh == 43 and rh2 is None and f[p + 2] == 2 and f[p + 1] == 2:
-                rh2 = f[p + 8:p + 24]
-        elif nh == 51:
-            if n < p + 2:
-                return _NONE
-            hlen = (f[p + 1] + 2) * 4
-            if n < p + hlen:
-                return _NONE
-        elif nh == 44:
-            if n < p + 8:
-                return _NONE
-            has_ext = fragment = True
-            break
-        else:
-            break
+    i = 0
+    while nh in _EXT:
         has_ext = True
+        if nh == 44 or i == MAX_EXTHDRS:
+            l4 = False
+            break
+        if n < p + 2:
+            l4 = False
+            break
+        hlen = (f[p + 1] + 2) * 4 if nh == 51 else (f[p + 1] + 1) * 8
+        if nh == 43:
+            if rh2 is None and hlen == 24 and n >= p + 24 and f[p + 2] == 2:
+                rh2 = f[p + 8:p + 24]
+        elif nh == 60 and home is None:
+            home = _hao(f, p, hlen)
         nh = f[p]
         p += hlen
-    is_tcp = is_udp = False
-    if not fragment and n >= p + 4:
-        is_tcp = nh == IPPROTO_TCP
-        is_udp = nh == IPPROTO_UDP
+        i += 1
+    is_tcp = l4 and nh == IPPROTO_TCP and n >= p + _TCP_HDR_LEN
+    is_udp = l4 and nh == IPPROTO_UDP and n >= p + _UDP_HDR_LEN
     if has_ext:
         ex = (home or f[off + 8:off + 24]) + (rh2 or f[off + 24:off + 40])
         if is_tcp and types & _TCP_EX:

@@ -151,21 +151,28 @@ def test_ipv4_fragments_are_l3_only_first_and_later() -> None:
     assert rss.hash_input(last, ALL)[0] == R["IPv4"]
 
 
-@pytest.mark.parametrize("cut,types,report", [
-    (3, ALL, "IPv4"),            # 3 bytes of ports: TCP header "absent" -> L3
-    (3, T["TCPv4"], "NONE"),
-    (4, ALL, "TCPv4"),           # exactly the ports are enough
+@pytest.mark.parametrize("proto,cut,types,report", [
+    (6, 3, ALL, "IPv4"),          # ports cut
+    (6, 4, ALL, "IPv4"),          # ports there, but not a complete TCP header
+    (6, 19, ALL, "IPv4"),
+    (6, 19, T["TCPv4"], "NONE"),
+    (6, 20, ALL, "TCPv4"),        # a complete fixed header is enough
+    (17, 7, ALL, "IPv4"),
+    (17, 8, ALL, "UDPv4"),
+    (17, 7, T["UDPv4"], "NONE"),
 ])
-def test_ipv4_truncated_l4(cut: int, types: int, report: str) -> None:
-    f = v4tcp()[:14 + 20 + cut]
-    assert rss.hash_input(f, types)[0] == R[report]
+def test_ipv4_truncated_l4(proto: int, cut: int, types: int, report: str) -> None:
+    f = v4tcp() if proto == 6 else v4udp()
+    assert rss.hash_input(f[:14 + 20 + cut], types)[0] == R[report]
 
 
 def test_ipv4_malformed_headers_are_none() -> None:
     good = v4tcp()
     assert rss.hash_frame(good[:14 + 19], ALL, K) == NONE                 # truncated header
     opts = v4tcp(options=b"\x01" * 8)
-    assert rss.hash_frame(opts[:14 + 24], ALL, K) == NONE                 # IHL=7, 24 bytes
+    # IHL=7 but only 24 bytes: the addresses count, the L4 header is missing
+    assert rss.hash_input(opts[:14 + 24], ALL) == (R["IPv4"], a(S4) + a(D4))
+    assert rss.hash_input(opts[:14 + 28 + 20], ALL)[0] == R["TCPv4"]
     bad_ver = P.ether(P.ipv4(S4, D4, 6, P.tcp(S4, D4, 1, 2), version=5), P.ETH_P_IP)
     assert rss.hash_frame(bad_ver, ALL, K) == NONE
     bad_ihl = P.ether(P.ipv4(S4, D4, 6, P.tcp(S4, D4, 1, 2), ihl=4), P.ETH_P_IP)
@@ -271,18 +278,48 @@ def test_ipv6_truncations() -> None:
     good = v6tcp()
     assert rss.hash_frame(good[:14 + 39], ALL, K) == NONE
     assert rss.hash_input(good[:14 + 40 + 3], ALL) == (R["IPv6"], FIX)       # ports cut
-    assert rss.hash_input(good[:14 + 40 + 4], ALL) == (R["TCPv6"], FIX + PORTS_TCP6)
+    assert rss.hash_input(good[:14 + 40 + 19], ALL) == (R["IPv6"], FIX)      # TCP header cut
+    assert rss.hash_input(good[:14 + 40 + 20], ALL) == (R["TCPv6"], FIX + PORTS_TCP6)
+    udp6 = v6udp()
+    assert rss.hash_input(udp6[:14 + 40 + 7], ALL) == (R["IPv6"], FIX)
+    assert rss.hash_input(udp6[:14 + 40 + 8], ALL) == (R["UDPv6"], FIX + PORTS_UDP6)
     ext = v6tcp([P.dest_opts(P.hao_option(HOME))])                           # 24-byte DO
-    assert rss.hash_input(ext[:14 + 40 + 23], ALL) == NONE_IN     # header cut
-    assert rss.hash_input(ext[:14 + 40 + 1], ALL) == NONE_IN      # length byte cut
+    # a cut extension header: no L4, the L3 type over what was found
+    assert rss.hash_input(ext[:14 + 40 + 23], ALL) == (R["IPv6_EX"], FIX)   # HAO cut
+    assert rss.hash_input(ext[:14 + 40 + 1], ALL) == (R["IPv6_EX"], FIX)    # length byte cut
+    assert rss.hash_input(ext[:14 + 40 + 1], T["TCPv6"] | T["IPv6"]) == (R["IPv6"], FIX)
     assert rss.hash_input(ext[:14 + 40 + 24 + 2], ALL) == (R["IPv6_EX"], a(HOME) + a(D6))
     fr = v6tcp([P.fragment_header(1, True)])
-    assert rss.hash_input(fr[:14 + 40 + 7], ALL) == NONE_IN
+    assert rss.hash_input(fr[:14 + 40], ALL) == (R["IPv6_EX"], FIX)          # Next Header 44
     ahf = v6tcp([P.ah()])
-    assert rss.hash_input(ahf[:14 + 40 + 20], ALL) == NONE_IN     # AH is 24 bytes
+    assert rss.hash_input(ahf[:14 + 40 + 20], ALL) == (R["IPv6_EX"], FIX)   # AH is 24 bytes
+    assert rss.hash_input(ahf[:14 + 40 + 24 + 20], ALL)[0] == R["TCPv6_EX"]
+    rt = v6tcp([P.rh2(CARE)])
+    assert rss.hash_input(rt[:14 + 40 + 23], ALL) == (R["IPv6_EX"], FIX)    # RH2 cut: unused
     bad = bytearray(good)
     bad[14] = 0x45                                                            # version 4
     assert rss.hash_frame(bytes(bad), ALL, K) == NONE
+    notv4 = bytearray(v4tcp())
+    notv4[14] = 0x65                                                          # version 6
+    assert rss.hash_frame(bytes(notv4), ALL, K) == NONE
+
+
+def test_ipv6_at_most_16_extension_headers_walked() -> None:
+    sixteen = v6tcp([P.hop_by_hop()] + [P.dest_opts()] * 15)
+    assert rss.hash_input(sixteen, ALL)[0] == R["TCPv6_EX"]
+    seventeen = v6tcp([P.hop_by_hop()] + [P.dest_opts()] * 16)
+    assert rss.hash_input(seventeen, ALL) == (R["IPv6_EX"], FIX)
+    assert rss.hash_input(seventeen, T["TCPv6"]) == NONE_IN
+    late_hao = v6tcp([P.dest_opts()] * 16 + [P.dest_opts(P.hao_option(HOME))])
+    assert rss.hash_input(late_hao, ALL) == (R["IPv6_EX"], FIX)
+
+
+def test_ipv6_extension_header_longer_than_frame() -> None:
+    # hdrlen claims 2048 bytes: not checked against the frame; the walk
+    # continues past the end, finds nothing, and hashes L3.
+    f = bytearray(v6tcp([P.hop_by_hop()]))
+    f[14 + 40 + 1] = 255
+    assert rss.hash_input(bytes(f), ALL) == (R["IPv6_EX"], FIX)
 
 
 # ---------------------------------------------------------------- non-IP
