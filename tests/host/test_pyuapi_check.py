@@ -112,3 +112,27 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert r.returncode == 1 and "DIFF    sizeof(struct tun_vnet_hash)" in r.stdout
     nodir = run("--headers", str(tmp_path / "nothing"))
     assert nodir.returncode == 2
+
+
+def _series_tun_additions() -> str:
+    """Lines that patches/ adds to include/uapi/linux/if_tun.h, in order."""
+    added = []
+    pdir = REPO / "patches"
+    for p in sorted(pdir.glob("*.patch")) if pdir.is_dir() else []:
+        m = re.search(r"^diff --git a/include/uapi/linux/if_tun.h b/include/uapi/linux/if_tun.h\n"
+                      r"(.*?)(?=^diff --git|^-- $|\Z)", p.read_text(), re.S | re.M)
+        if m:
+            added += [ln[1:] for ln in m.group(1).splitlines()
+                      if ln.startswith("+") and not ln.startswith("+++")]
+    return "\n".join(added) + "\n" if added else ""
+
+
+def test_series_header_matches_ctypes(tmp_path: Path) -> None:
+    """The if_tun.h additions of patches/ (appended to the system header) against ctypes."""
+    extra = _series_tun_additions()
+    if not extra:
+        import pytest
+        pytest.skip("patches/ does not touch include/uapi/linux/if_tun.h yet")
+    res = check.run_check(_headers(tmp_path, extra), require_new=True)
+    assert res.findings == [], "\n".join(map(str, res.findings))
+    assert res.ok
