@@ -196,11 +196,22 @@ def vng_command(kernel: Kernel, opts: Options, choice: str, exec_cmd: str | None
     return cmd
 
 
+def vng_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for vng: its own helpers (virtme-run, started through
+    /bin/sh) are in the venv's bin/, which is not on PATH when the venv's
+    python is called directly, as the Makefile does."""
+    env = dict(os.environ if env is None else env)
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bindir, *[p for p in env.get("PATH", "").split(os.pathsep)
+                                             if p and p != bindir]])
+    return env
+
+
 def boot(cmd: list[str], console: Path, output: Path, timeout: float) -> tuple[int, bool]:
     """Run the VM; guest stdout is echoed and saved, the kernel console (vng
     -v sends it to stderr) saved.  Returns (exit code, timed out)."""
     with console.open("w") as con, output.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, cwd=REPO, env=vng_env(), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=con, text=True,
                                 errors="replace", start_new_session=True)
 
@@ -344,4 +355,4 @@ def vm_shell(opts: Options) -> int:
     choice = choose_accel(kernel, opts, st)
     cmd = vng_command(kernel, opts, choice, None)
     st.say("boot", " ".join(cmd))
-    return subprocess.call(cmd, cwd=REPO)
+    return subprocess.call(cmd, cwd=REPO, env=vng_env())

@@ -117,3 +117,14 @@ def test_report_passes_clean_run_and_prints_summary(opts, capsys) -> None:
 def test_report_returns_the_vm_exit_code_on_panic(opts) -> None:
     suites = pipeline.collect(opts, PLAN, expect_feature=False)
     assert pipeline.report(opts, Stages(), fake_kernel(opts), "tcg", 255, False, suites, []) == 255
+
+
+def test_vng_finds_its_helpers_on_path() -> None:
+    """vng starts virtme-run through /bin/sh: the venv's bin/ must lead PATH
+    even when the Makefile calls the venv's python without activating it."""
+    import os
+    import sys
+    bindir = str(Path(sys.executable).parent)
+    env = pipeline.vng_env({"PATH": f"/usr/bin{os.pathsep}{bindir}{os.pathsep}/bin"})
+    assert env["PATH"].split(os.pathsep) == [bindir, "/usr/bin", "/bin"]
+    assert pipeline.vng_env({})["PATH"] == bindir
