@@ -15,7 +15,7 @@ from pathlib import Path
 
 _KTAP_RESULT = re.compile(
     r"^(?P<ok>ok|not ok) (?P<num>\d+)(?: -)? ?(?P<name>[^#]*?)\s*(?:#\s*(?P<directive>\S+)\s*(?P<reason>.*))?$")
-_KTAP_PLAN = re.compile(r"^1\.\.(\d+)")
+_KTAP_PLAN = re.compile(r"^1\.\.(\d+)(?:\s*#\s*SKIP\b\s*(?P<reason>.*))?")
 
 
 @dataclass
@@ -49,6 +49,9 @@ def parse_ktap(suite: str, text: str) -> list[TestResult]:
             continue  # nested subtests belong to their parent
         if planned is None and (m := _KTAP_PLAN.match(line)):
             planned = int(m[1])
+            if planned == 0 and m["reason"] is not None:
+                # "1..0 # SKIP why": the whole program skipped (ksft_exit_skip)
+                return [TestResult(suite, "(suite)", "skip", reason=m["reason"].strip())]
             continue
         m = _KTAP_RESULT.match(line.rstrip())
         if not m:

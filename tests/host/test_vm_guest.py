@@ -35,3 +35,8 @@ def test_names_longer_than_their_column() -> None:
 
 def test_unparseable_listing_gives_nothing() -> None:
     assert harness_cases("Usage: prog [-h|-l]\n") == []
+
+
+def test_ktap_skip_is_no_listing() -> None:
+    # A program that skips as a whole prints a KTAP plan even for -l.
+    assert harness_cases("1..0 # SKIP headers lack TUNSETVNETHASH\n") == []

@@ -61,3 +61,10 @@ def test_expected_feature_turns_skips_into_failures() -> None:
 def test_line_format() -> None:
     t = results.TestResult("kselftests", "hash.tcp4", "skip", None, "no feature")
     assert results.line(t) == "SKIP kselftests: hash.tcp4  # no feature"
+
+
+def test_whole_program_skip_is_one_skip() -> None:
+    got = results.parse_ktap("s", "TAP version 13\n1..0 # SKIP no TUNSETVNETHASH in headers\n")
+    assert [(t.name, t.result, t.reason) for t in got] == [
+        ("(suite)", "skip", "no TUNSETVNETHASH in headers")]
+    assert results.parse_ktap("s", "1..0\n") == []
