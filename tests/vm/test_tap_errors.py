@@ -35,7 +35,10 @@ def probes() -> list[bytes]:
 
 
 def base_cfg(cap: T.tun_vnet_hash_cap, flags: int = RSS | REPORT) -> HashConfig:
-    """The earlier configuration: most IP frames to fd-queue 2, non-IP to 1."""
+    """The earlier configuration: with RSS, most IP frames to fd-queue 2,
+    non-IP to 1; without RSS no table and no unclassified queue (EINVAL)."""
+    if not flags & RSS:
+        return HashConfig(flags, cap.types, K1)
     return HashConfig(flags, cap.types, K1, (2, 2, 2, 2, 2, 2, 2, 0), unclassified_queue=1)
 
 
