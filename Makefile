@@ -10,10 +10,13 @@
 #   JOBS=<n>                   make -j for the kernel build (default: all cores)
 #   RESULTS=results            results directory
 #   PATCHES=patches            the series to apply (a directory of *.patch)
+#   VM_TESTS="..."             suites to run in the VM: tun-selftest, kselftests and/or
+#                              pytest paths (default: tun-selftest kselftests tests/vm)
+#   TUNRSS_*                   passed into the guest for the tests (seeds, counts)
 #   TUNRSS_CACHE=~/.cache/tunrss  kernel sources, build trees and ccache
 
 PY := .venv/bin/python
-export CI_VARIANTS SERIES_VERSION SERIES_CHECK KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE
+export CI_VARIANTS SERIES_VERSION SERIES_CHECK KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE VM_TESTS
 CACHE := $(or $(TUNRSS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tunrss)
 
 .PHONY: help setup vm-test test host-test kernel vm-shell ci series clean distclean

@@ -24,6 +24,11 @@ KSELFTESTS = REPO / "kselftests"
 # through a pipe; line buffering gets it to the guest runner, which marks
 # /dev/kmsg with it, about when the case starts.
 LINE_BUFFERED = ["stdbuf", "-oL", "-eL"]
+# What VM_TESTS selects by default: the base kernel's tun selftest, the
+# project's C selftests and the in-VM pytest suite.  An entry that is not a
+# C suite name is a pytest path relative to the repository.
+C_SUITES = ("tun-selftest", "kselftests")
+DEFAULT_TESTS = (*C_SUITES, "tests/vm")
 
 
 @dataclass
@@ -41,6 +46,8 @@ class Options:
     cpus: int = 2
     memory: str = "2G"
     patch_dir: Path = PATCH_DIR
+    tests: tuple[str, ...] = DEFAULT_TESTS
+    guest_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: dict[str, str] = dict(os.environ)) -> "Options":  # noqa: B008
@@ -57,7 +64,17 @@ class Options:
             cpus=int(env.get("VM_CPUS") or 2),
             memory=env.get("VM_MEMORY") or "2G",
             patch_dir=Path(env.get("PATCHES") or PATCH_DIR).resolve(),
+            tests=tuple(env.get("VM_TESTS", "").split()) or DEFAULT_TESTS,
+            # Knobs for the tests (seeds, counts) go into the guest as they are
+            guest_env={k: v for k, v in env.items() if k.startswith("TUNRSS_")
+                       and k != "TUNRSS_CACHE"},
         )
+
+    def __post_init__(self) -> None:
+        for t in self.tests:
+            if t not in C_SUITES and not (REPO / t).exists():
+                raise PipelineError(f"VM_TESTS: {t!r} is neither {' nor '.join(C_SUITES)} "
+                                    "nor a pytest path in the repository")
 
 
 @dataclass
@@ -126,14 +143,18 @@ def build_selftests(kernel: Kernel, opts: Options, st: Stages) -> list[dict]:
     log = opts.results / "selftests-build.log"
     log.write_text("")
     ksft = kernel.work.src / "tools" / "testing" / "selftests"
-    suites = []
-    with st.stage("selftests", "base tun selftest and kselftests/"):
-        build.run_logged(["gcc", "-O2", "-Wall", "-isystem", str(kernel.work.headers),
-                          "-I", str(ksft), "-o", str(out / "tun"),
-                          str(ksft / "net" / "tun.c")], log)
-        suites.append({"name": "tun-selftest", "kind": "ktap", "project": False,
-                       "harness": True, "argv": [*LINE_BUFFERED, str(out / "tun")]})
-        if (KSELFTESTS / "Makefile").exists():
+    suites: list[dict] = []
+    wanted = [t for t in C_SUITES if t in opts.tests]
+    if not wanted:
+        return suites
+    with st.stage("selftests", " and ".join(wanted)):
+        if "tun-selftest" in wanted:
+            build.run_logged(["gcc", "-O2", "-Wall", "-isystem", str(kernel.work.headers),
+                              "-I", str(ksft), "-o", str(out / "tun"),
+                              str(ksft / "net" / "tun.c")], log)
+            suites.append({"name": "tun-selftest", "kind": "ktap", "project": False,
+                           "harness": True, "argv": [*LINE_BUFFERED, str(out / "tun")]})
+        if "kselftests" in wanted and (KSELFTESTS / "Makefile").exists():
             ko = out / "kselftests"
             build.run_logged(["make", "-C", str(KSELFTESTS), f"OUTPUT={ko}",
                               f"KHDR_INCLUDES=-isystem {kernel.work.headers}",
@@ -165,11 +186,23 @@ def uapi_layout(kernel: Kernel, opts: Options, st: Stages) -> results.TestResult
                               reason="" if proc.returncode == 0 else proc.stdout.strip()[-2000:])
 
 
-def pytest_suite(opts: Options) -> dict:
-    return {"name": "pytest-vm", "kind": "pytest", "project": True, "cwd": str(REPO),
-            "argv": [sys.executable, "-m", "pytest", str(REPO / "tests" / "vm"), "-v",
+def pytest_suite(opts: Options, path: str = "tests/vm") -> dict:
+    """A pytest run of *path* (relative to the repository) in the guest.
+    tests/vm is "pytest-vm"; another path is "pytest-<its name>"."""
+    name = "pytest-vm" if path.rstrip("/") == "tests/vm" else \
+        "pytest-" + Path(path).with_suffix("").as_posix().replace("/", "-").removeprefix("tests-")
+    return {"name": name, "kind": "pytest", "project": True, "cwd": str(REPO),
+            "junit": f"{name}.xml",
+            "argv": [sys.executable, "-m", "pytest", str(REPO / path), "-v",
                      "-p", "no:cacheprovider", "-p", "vm.pytest_kmsg",
-                     f"--junitxml={opts.results / 'pytest-vm.xml'}"]}
+                     f"--junitxml={opts.results / f'{name}.xml'}"]}
+
+
+def plan_suites(kernel: "Kernel", opts: Options, st: Stages) -> list[dict]:
+    """The suites VM_TESTS selects, C programs first, in the order given."""
+    suites = build_selftests(kernel, opts, st)
+    suites += [pytest_suite(opts, t) for t in opts.tests if t not in C_SUITES]
+    return suites
 
 
 def choose_accel(kernel: Kernel, opts: Options, st: Stages) -> str:
@@ -252,7 +285,7 @@ def collect(opts: Options, plan: dict, expect_feature: bool) -> list[results.Sui
             (opts.results / f"{name}.ktap").write_text(text)
             suite.tests = results.parse_ktap(name, text)
         else:
-            xml = opts.results / "pytest-vm.xml"
+            xml = opts.results / entry.get("junit", "pytest-vm.xml")
             suite.tests = results.parse_junit(name, xml.read_text()) if xml.exists() else []
         if not suite.tests:
             why = "did not run" if name not in ran else f"exited {suite.exit_code} with no results"
@@ -273,11 +306,10 @@ def vm_test(opts: Options) -> int:
     opts.results.mkdir(parents=True)
     kernel = prepare_kernel(opts, st)
     layout = uapi_layout(kernel, opts, st)
-    plan_suites = build_selftests(kernel, opts, st)
-    plan_suites.append(pytest_suite(opts))
+    suites_planned = plan_suites(kernel, opts, st)
     expect_feature = bool(kernel.patches)
-    plan = {"suites": plan_suites, "kmemleak": opts.variant == "debug",
-            "env": {"TUNRSS_IN_VM": "1", "PYTHONDONTWRITEBYTECODE": "1",
+    plan = {"suites": suites_planned, "kmemleak": opts.variant == "debug",
+            "env": {**opts.guest_env, "TUNRSS_IN_VM": "1", "PYTHONDONTWRITEBYTECODE": "1",
                     "TUNRSS_EXPECT_FEATURE": "1" if expect_feature else "0"}}
     (opts.results / "plan.json").write_text(json.dumps(plan, indent=2) + "\n")
     choice = choose_accel(kernel, opts, st)

@@ -128,3 +128,28 @@ def test_vng_finds_its_helpers_on_path() -> None:
     env = pipeline.vng_env({"PATH": f"/usr/bin{os.pathsep}{bindir}{os.pathsep}/bin"})
     assert env["PATH"].split(os.pathsep) == [bindir, "/usr/bin", "/bin"]
     assert pipeline.vng_env({})["PATH"] == bindir
+
+
+def test_vm_tests_selects_suites(tmp_path: Path) -> None:
+    env = {"TUNRSS_CACHE": str(tmp_path), "VM_TESTS": "kselftests tests/vm/test_tap_hash.py",
+           "TUNRSS_SEED": "7"}
+    opts = pipeline.Options.from_env(env)
+    assert opts.tests == ("kselftests", "tests/vm/test_tap_hash.py")
+    assert opts.guest_env == {"TUNRSS_SEED": "7"}
+    assert pipeline.Options.from_env({"TUNRSS_CACHE": str(tmp_path)}).tests == \
+        pipeline.DEFAULT_TESTS
+    suite = pipeline.pytest_suite(opts, "tests/vm/test_tap_hash.py")
+    assert suite["name"] == "pytest-vm-test_tap_hash" and suite["junit"] == suite["name"] + ".xml"
+    assert pipeline.pytest_suite(opts)["name"] == "pytest-vm"
+    with pytest.raises(pipeline.PipelineError, match="VM_TESTS: 'nonsense'"):
+        pipeline.Options.from_env({"TUNRSS_CACHE": str(tmp_path), "VM_TESTS": "nonsense"})
+
+
+def test_collect_reads_each_pytest_suite_junit(opts) -> None:
+    plan = {"suites": [{"name": "pytest-x", "kind": "pytest", "project": True,
+                        "junit": "pytest-x.xml", "argv": ["pytest"]}]}
+    (opts.results / "pytest-x.xml").write_text(JUNIT)
+    (opts.results / "guest.json").write_text(json.dumps({"suites": [
+        {"name": "pytest-x", "exit_code": 0, "seconds": 1.0}]}))
+    (suite,) = pipeline.collect(opts, plan, expect_feature=False)
+    assert [t.name for t in suite.tests] == ["t::test_a", "t::test_b"]
