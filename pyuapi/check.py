@@ -4,9 +4,10 @@
 program against the UAPI headers in DIR (``/usr/include``, or the output of
 ``make headers_install`` of the patched tree), compiles and runs it.  The
 program prints ``sizeof``, ``offsetof`` and the size of every field of
-every struct bound in :mod:`pyuapi.tun` and :mod:`pyuapi.virtio_net`, the
-offset and element size of flexible array members, and the value of every
-ioctl number and flag.  Each difference with the ctypes side is reported.
+every struct bound in :mod:`pyuapi.tun`, :mod:`pyuapi.virtio_net` and
+:mod:`pyuapi.vhost`, the offset and element size of flexible array
+members, and the value of every ioctl number and flag.  Each difference
+with the ctypes side is reported.
 
 A struct or macro absent from the headers is reported as ``absent``; with
 ``--require-new`` that is an error too (the VM pipeline passes it against
@@ -14,7 +15,8 @@ the patched headers).  Exit status: 0 clean, 1 differences (or absent with
 ``--require-new``), 2 the C side could not be built.
 
 Mirrors include/uapi/linux/if_tun.h, include/uapi/linux/virtio_net.h,
-include/uapi/linux/if.h and include/uapi/linux/filter.h.
+include/uapi/linux/vhost.h, include/uapi/linux/if.h and
+include/uapi/linux/filter.h.
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from . import tun, virtio_net
+from . import tun, vhost, virtio_net
 from .layout import iter_layout
 
 __all__ = ["Finding", "CheckResult", "Expected", "expected_items", "run_check", "main"]
 
 HEADERS = ("linux/types.h", "linux/ioctl.h", "linux/if.h", "linux/filter.h",
-           "linux/if_ether.h", "linux/if_tun.h", "linux/virtio_net.h")
+           "linux/if_ether.h", "linux/if_tun.h", "linux/virtio_net.h", "linux/vhost.h")
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class CheckResult:
 
 
 def _structs() -> list[type]:
-    return list(tun.STRUCTS) + list(virtio_net.STRUCTS)
+    return list(tun.STRUCTS) + list(virtio_net.STRUCTS) + list(vhost.STRUCTS)
 
 
 def expected_items(structs: Optional[Sequence[type]] = None,
@@ -105,7 +107,8 @@ def expected_items(structs: Optional[Sequence[type]] = None,
         structs = _structs()
     if constants is None:
         constants = {}
-        for name, value in {**tun.CONSTANTS, **virtio_net.CONSTANTS, **tun.IOCTLS}.items():
+        for name, value in {**tun.CONSTANTS, **virtio_net.CONSTANTS, **tun.IOCTLS,
+                            **vhost.CONSTANTS, **vhost.IOCTLS}.items():
             constants[name] = (value, name in tun.NEW_NAMES)
     items: list[Expected] = []
     for cls in structs:
