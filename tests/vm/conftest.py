@@ -39,9 +39,9 @@ def expect_feature() -> bool:
     return os.environ.get("TUNRSS_EXPECT_FEATURE") == "1"
 
 
-def feature_missing(detail: str = "") -> None:
+def feature_missing(detail: str = "", msg: str = FEATURE_MISSING_MSG) -> None:
     """Skip, or fail when the feature is expected (see the module docstring)."""
-    msg = FEATURE_MISSING_MSG + (f" ({detail})" if detail else "")
+    msg += f" ({detail})" if detail else ""
     if expect_feature():
         pytest.fail(msg, pytrace=False)
     pytest.skip(msg)
@@ -113,12 +113,14 @@ from pyuapi.netdev import Injector  # noqa: E402
 from pyuapi.tap import HashConfig, Packet  # noqa: E402
 
 
-def collect(tap: Tap, n: int, timeout: float = 2.0) -> list[Packet]:
-    """Read every queue until ``n`` packets arrived or ``timeout`` passed."""
+def collect(tap: Tap, n: int, timeout: float = 2.0,
+            queues: list[int] | None = None) -> list[Packet]:
+    """Read every queue (or the fd indexes ``queues``) until ``n`` packets
+    arrived or ``timeout`` passed."""
     got: list[Packet] = []
     end = time.monotonic() + timeout
     while len(got) < n and time.monotonic() < end:
-        got.extend(tap.drain_all())
+        got.extend(tap.drain_all(queues))
         if len(got) < n:
             time.sleep(0.002)
     return got
