@@ -15,6 +15,8 @@ CONFIG_DIR = Path(__file__).resolve().parent / "config"
 VARIANTS = {
     "normal": ["base.config"],
     "debug": ["base.config", "debug.config"],
+    # `make bench`: with the harness-only patches of bench/kernel/ on top
+    "bench": ["base.config", "bench.config"],
 }
 _SET = re.compile(r"^(CONFIG_\w+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_\w+) is not set$")

@@ -29,6 +29,9 @@ LINE_BUFFERED = ["stdbuf", "-oL", "-eL"]
 # C suite name is a pytest path relative to the repository.
 C_SUITES = ("tun-selftest", "kselftests")
 DEFAULT_TESTS = (*C_SUITES, "tests/vm")
+# Harness-only patches a config variant applies after the series: never
+# part of patches/ (nor of `make series`), and keyed like the series.
+VARIANT_PATCH_DIRS = {"bench": REPO / "bench" / "kernel"}
 
 
 @dataclass
@@ -94,6 +97,13 @@ def extra_fragments() -> list[Path]:
     return [path] if path.exists() else []
 
 
+def kernel_patches(patch_dir: Path, variant: str) -> list[Path]:
+    """The series of *patch_dir*, then the variant's own patches, if any
+    (VARIANT_PATCH_DIRS), in order; all of them go into the build key."""
+    extra = VARIANT_PATCH_DIRS.get(variant)
+    return source.series(patch_dir) + (source.series(extra) if extra else [])
+
+
 def prepare_kernel(opts: Options, st: Stages) -> Kernel:
     """Fetch, apply, config and build; skipped when the key's build exists."""
     opts.results.mkdir(parents=True, exist_ok=True)
@@ -102,7 +112,7 @@ def prepare_kernel(opts: Options, st: Stages) -> Kernel:
         base = (source.user_base(opts.kernel_dir, opts.kernel_base) if opts.kernel_dir
                 else source.debian_base(opts.cache))
         st.say("fetch", base.describe)
-    patches = source.series(opts.patch_dir)
+    patches = kernel_patches(opts.patch_dir, opts.variant)
     frags = kconfig.fragments(opts.variant, extra_fragments())
     key = build.build_key(base.commit, opts.variant, frags, patches, build.compiler_id())
     work = build.Workdir(opts.cache / "work" / f"{base.commit[:12]}-{opts.variant}")
@@ -115,7 +125,9 @@ def prepare_kernel(opts: Options, st: Stages) -> Kernel:
     log.write_text("")
     work.stamp.unlink(missing_ok=True)
     env = build.make_env(opts.cache)
-    with st.stage("apply", f"{len(patches)} patch(es) from {opts.patch_dir}"):
+    extra = VARIANT_PATCH_DIRS.get(opts.variant)
+    with st.stage("apply", f"{len(patches)} patch(es) from {opts.patch_dir}"
+                  + (f" and {extra}" if extra else "")):
         source.checkout(base, work.src)
         source.apply_series(work.src, patches)
     ckey = build.config_key(base.commit, frags)
