@@ -56,6 +56,12 @@ ci: setup
 series: setup
 	$(PY) -m vm series
 
+## bench       cost of RSS/REPORT vs automq and eBPF, kernel hash ns, harness loop times (BENCH_COLD=1 adds the cold build; results/bench)
+.PHONY: bench
+bench: setup
+	$(PY) -m pip install -q --disable-pip-version-check -r bench/requirements.txt -c requirements.txt
+	$(PY) -m bench
+
 ## clean       drop results and local build outputs
 clean:
 	rm -rf results kselftests/out .pytest_cache

@@ -84,7 +84,8 @@ def datapath_boot(kernel: pipeline.Kernel, opts: Options, accel: str, st: Stages
 def main() -> int:
     env = dict(os.environ)
     env["KCONFIG"] = "bench"
-    env.setdefault("RESULTS", str(pipeline.REPO / "results" / "bench"))
+    if not env.get("RESULTS"):
+        env["RESULTS"] = str(pipeline.REPO / "results" / "bench")
     try:
         opts = Options.from_env(env)
     except PipelineError as e:
