@@ -207,6 +207,10 @@ def summarize(runs: list[Run]) -> dict:
             "delivered_fraction": round(sum(r.delivered for r in mine) / sent, 4) if sent else 0,
             "sender_cpu_us_per_frame": round(1e6 * sum(r.sender_cpu_s for r in mine) / sent, 3)
             if sent else None,
+            # both sides, per frame that reached a reader (drops cost sender time too)
+            "cpu_us_per_delivered_frame": round(
+                1e6 * sum(r.sender_cpu_s + r.reader_cpu_s for r in mine)
+                / max(1, sum(r.delivered for r in mine)), 3),
             "reader_cpu_us_per_frame": round(
                 1e6 * sum(r.reader_cpu_s for r in mine) / max(1, sum(r.delivered for r in mine)),
                 3),
