@@ -9,6 +9,7 @@ listed, each with its reason, in vm/checkpatch-ignore.
 """
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -213,6 +214,15 @@ def summary_table(checks: list[Check]) -> str:
     for c in checks:
         rows.append(f"{c.name:<{width}}  {c.result.upper():<6}  {c.seconds:7.1f}")
     return "\n".join(rows)
+
+
+DEFAULT_VARIANTS = ("normal", "debug")
+
+
+def variants_from_env(env: "os._Environ[str] | dict[str, str]") -> list[str]:
+    """CI_VARIANTS, space separated; unset or empty means both variants (the
+    Makefile exports the variable even when it is not set, as "")."""
+    return (env.get("CI_VARIANTS") or "").split() or list(DEFAULT_VARIANTS)
 
 
 def run(opts: "Options", variants: list[str]) -> int:  # noqa: F821 (pipeline.Options)

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             return series.export(opts, Stages(), series.version_from_env(),
                                  check=os.environ.get("SERIES_CHECK", "1") != "0")
         if args.command == "ci":
-            return ci.run(opts, os.environ.get("CI_VARIANTS", "normal debug").split())
+            return ci.run(opts, ci.variants_from_env(os.environ))
         return vm_shell(opts)
     except PipelineError as e:
         print(f"{args.command}: FAIL: {e}", file=sys.stderr)

@@ -91,3 +91,10 @@ def test_build_error_leads_with_the_compiler_error(tmp_path: Path) -> None:
     text = str(err.value)
     assert text.index("tun.c:3501:22: error") < text.index("last lines:")
     assert "x60.o" in text and "x1.o" not in text
+
+
+def test_ci_variants_default_when_unset_or_empty() -> None:
+    # make exports CI_VARIANTS as "" when it is not set: both variants run
+    assert ci.variants_from_env({}) == ["normal", "debug"]
+    assert ci.variants_from_env({"CI_VARIANTS": ""}) == ["normal", "debug"]
+    assert ci.variants_from_env({"CI_VARIANTS": "debug"}) == ["debug"]
