@@ -52,7 +52,8 @@
 int main(void)
 {
 	ksft_print_header();
-	ksft_exit_skip("linux/if_tun.h lacks TUNSETVNETHASH\n");
+	ksft_exit_skip("%s: %s\n", "linux/if_tun.h lacks TUNSETVNETHASH",
+		       "build against a kernel with patches/ applied (make vm-test)");
 }
 
 #else
