@@ -1,0 +1,503 @@
+"""ioctl fuzzer for TUNSETVNETHASH and the ioctls it interacts with (issue 7).
+
+Mutated TUNSETVNETHASH payloads (every flag and type bit, table lengths
+around powers of two and 128, queue numbers beyond numqueues, non-zero pad,
+RSS fields without RSS, random bytes), each placed so that it ends exactly
+at a PROT_NONE page (pyuapi.usermem): a payload cut short must give
+EFAULT, a complete one must not make the kernel read past it.  Interleaved
+with TUNSETVNETHDRSZ, TUNSETVNETLE/BE, TUNSETSTEERINGEBPF attach/detach,
+IFF_ATTACH_QUEUE/IFF_DETACH_QUEUE, ioctls through detached queues, reads
+and writes on every queue, TUNGETVNETHASHCAP, and deletion of the device
+(RTM_DELLINK) while its fds stay open.
+
+Checks, for every call: the result is 0 or an errno that docs/design.md
+"Validation" (or tun.c for the older ioctls, see vnet_oracle) predicts for
+that input in the current state.  After every failed call: TUNGETVNETHASHCAP
+is byte for byte what it was, the vnet header size and endianness read back
+unchanged, and a probe frame is steered and reported as pyuapi.rss predicts
+for the previous configuration (tests/vm/conftest.py ``mismatches``).  After
+a successful TUNSETVNETHASH the probe checks the new configuration.
+
+Replay: the seed is printed (TUNRSS_FUZZ_SEED=<n>); TUNRSS_FUZZ_CALLS sets
+the number of calls (default 2000; `make fuzz` passes 100000).  The errno
+classes observed per input class are printed as a table at the end.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import errno
+import os
+import random
+import select
+import time
+from collections import Counter, defaultdict, deque
+from typing import Callable, Optional
+
+import pytest
+
+from pyuapi import bpf, packets as P, sysio, tun as T, virtio_net as V
+from pyuapi.netdev import Injector, delete_link
+from pyuapi.randframes import random_config
+from pyuapi.tap import HashConfig, Packet, Tap
+from pyuapi.usermem import GuardedBuffer
+
+from knobs import env_int, seed_from_env
+from vm_conftest import TapFactory, expected, mismatches, require_hash
+from vnet_oracle import (HEADER_LEN, RSS, REPORT, DevState, decode_payload, predict_hdr_sz,
+                         predict_set_vnet_hash, predict_steering, predict_vnet_be,
+                         predict_vnet_le, table_bytes)
+
+QUEUES = 4
+KEYS = 16
+FULL_PROBE_EVERY = 1000
+EBPF_CONSTS = (0, 1, 2, 3, 7)
+HDR_SIZES = (-1, 0, 1, 8, 9, 10, 11, 12, 16, 18, 19, 20, 21, 24, 32, 64, 128)
+TABLE_LENGTHS = (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128,
+                 129, 255, 256, 4096, 32768, 65535, 65536)
+
+
+def _ename(err: int) -> str:
+    return "0" if err == 0 else errno.errorcode.get(err, str(err))
+
+
+def probe_frames() -> list[bytes]:
+    """Frames whose queue and hash depend on the key, types and table (every report class)."""
+    s4, d4, s6, d6 = "10.9.0.1", "10.9.0.2", "2001:db8:9::1", "2001:db8:9::2"
+    return [
+        P.ether(P.ipv4(s4, d4, 6, P.tcp(s4, d4, 1111, 2222)), P.ETH_P_IP),
+        P.ether(P.ipv4(s4, d4, 17, P.udp(s4, d4, 3333, 4444)), P.ETH_P_IP),
+        P.ether(P.ipv4(s4, d4, 1, P.icmpv4_echo(1, 1, b"x")), P.ETH_P_IP),
+        P.ether(P.ipv6(s6, d6, 6, P.tcp(s6, d6, 5555, 6666)), P.ETH_P_IPV6),
+        P.ether(P.ipv6(s6, d6, 17, P.udp(s6, d6, 7, 8)), P.ETH_P_IPV6),
+        P.ether(P.ipv6(s6, d6, 17, P.udp(s6, d6, 9, 10), ext=[P.rh2("2001:db8:9::9")]),
+                P.ETH_P_IPV6),
+        P.ether(P.ipv6(s6, d6, 6, P.tcp(s6, d6, 11, 12), ext=[P.dest_opts(
+            P.hao_option(bytes(range(16))))]), P.ETH_P_IPV6),
+        P.ether(b"\x00\x01\x08\x00\x06\x04\x00\x01" + bytes(20), P.ETH_P_ARP),
+    ]
+
+
+class Mismatch(AssertionError):
+    """The kernel disagreed with the prediction."""
+
+
+class Fuzzer:
+    """One run: a tap of QUEUES queues, its modelled state, the calls and the tallies."""
+
+    def __init__(self, rng: random.Random, make_tap: TapFactory, calls: int) -> None:
+        self.rng = rng
+        self.make_tap = make_tap
+        self.calls = calls
+        self.done = 0
+        self.tap = self._new_tap()
+        cap = require_hash(self.tap)
+        self.cap_types = cap.types
+        self.cap_bytes = bytes(cap.pack())
+        self.st = DevState()
+        self.gone_calls = 0
+        self.probes = probe_frames()
+        self.progs = {k: bpf.load_const_prog(k) for k in EBPF_CONSTS}
+        self.guard = GuardedBuffer(4096)
+        self.keys = [rng.randbytes(T.TUN_VNET_HASH_KEY_SIZE) for _ in range(KEYS)]
+        self.by_class: dict[str, Counter[str]] = defaultdict(Counter)
+        self.by_row: dict[str, Counter[str]] = defaultdict(Counter)
+        self.log: deque[str] = deque(maxlen=25)
+        self.probes_done = 0
+        self.probe_seconds = 0.0
+        self.last_full = 0
+        self.inj: Optional[Injector] = None
+        self.configs_applied = 0
+        self.devices = 1
+
+    # ------------------------------------------------------------ plumbing
+    def _new_tap(self) -> Tap:
+        return self.make_tap(queues=QUEUES)
+
+    def close(self) -> None:
+        """Release the programs, the socket and the guard buffer (the taps close with make_tap)."""
+        if self.inj is not None:
+            self.inj.close()
+        for fd in self.progs.values():
+            os.close(fd)
+        self.guard.close()
+
+    def _pick_fd(self) -> tuple[int, str]:
+        """A random queue fd (attached or not) and the input-class suffix it implies."""
+        i = self.rng.randrange(len(self.tap.fds))
+        if self.st.gone:
+            return self.tap.fds[i], " (deleted device)"
+        return self.tap.fds[i], "" if self.tap.attached[i] else " (detached queue)"
+
+    def _suffix(self, i: int) -> str:
+        if self.st.gone:
+            return " (deleted device)"
+        return "" if self.tap.attached[i] else " (detached queue)"
+
+    def _check(self, what: str, cls: str, rc: int, allowed: frozenset[int],
+               rows: Optional[list[str]] = None) -> bool:
+        """Tally ``rc`` (0 or -errno) and fail unless it is predicted; True on success."""
+        self.done += 1
+        err = -rc if rc < 0 else 0
+        self.by_class[cls][_ename(err)] += 1
+        if rows is not None:
+            key = rows[0] if len(set(rows)) == 1 else \
+                f"several rows, predicted {'/'.join(sorted(_ename(e) for e in allowed))}"
+            self.by_row[key][_ename(err)] += 1
+        self.log.append(f"#{self.done} {what} -> {_ename(err)}")
+        want = allowed or frozenset({0})
+        if err not in want:
+            raise Mismatch(f"call #{self.done} {what}: got {_ename(err)}, docs/design.md "
+                           f"predicts {'/'.join(sorted(_ename(e) for e in want))}"
+                           f" (rows: {rows or 'none'}; state {self.st})")
+        return err == 0
+
+    # ------------------------------------------------------------ invariants
+    def verify(self, why: str, probe: bool = True) -> None:
+        """Capabilities, header settings and (``probe``) a probe frame agree with the model."""
+        cap = T.tun_vnet_hash_cap()
+        rc = sysio.ioctl(self.tap.fds[0], T.TUNGETVNETHASHCAP, cap)
+        if rc < 0 or bytes(cap.pack()) != self.cap_bytes:
+            raise Mismatch(f"after {why}: TUNGETVNETHASHCAP rc={rc} {bytes(cap).hex()}, "
+                           f"was {self.cap_bytes.hex()}")
+        if self.st.gone:
+            return
+        got = (self.tap.vnet_hdr_sz(), self.tap.vnet_le(), self.tap.vnet_be())
+        if got != (self.st.hdr_sz, self.st.vnet_le, self.st.vnet_be):
+            raise Mismatch(f"after {why}: (hdr_sz, le, be) = {got}, model {self.st}")
+        if not probe or self.tap.numqueues == 0:
+            return
+        t0 = time.monotonic()
+        frame = self.probes[self.probes_done % len(self.probes)]
+        problems = self.probe(frame)
+        if self.done - self.last_full >= FULL_PROBE_EVERY:
+            fixed = self._fixed_queue()
+            problems += mismatches(self.tap, self.st.cfg, self.probes, fixed_queue=fixed)
+            self.last_full = self.done
+            self.probes_done += len(self.probes)
+        self.probe_seconds += time.monotonic() - t0
+        self.probes_done += 1
+        if problems:
+            raise Mismatch(f"after {why}: probe differs from pyuapi.rss for {self.st.cfg} "
+                           f"(queues {self.tap.numqueues}, order {self.tap.order}): "
+                           + "; ".join(problems))
+
+    def _fixed_queue(self) -> Optional[int]:
+        """The fd index a constant steering program picks (tun_ebpf_select_queue), else None."""
+        if self.st.ebpf is None or self.st.rss:
+            return None
+        return self.tap.fd_index_of_kernel_queue(self.st.ebpf % self.tap.numqueues)
+
+    def probe(self, frame: bytes) -> list[str]:
+        """Send ``frame`` and read it back: the queue and hash of vm_conftest.expected().
+
+        A lean single-frame form of vm_conftest.mismatches() (one AF_PACKET
+        socket per tap, a poll over every queue instead of a sleep loop);
+        mismatches() itself checks the whole probe set every FULL_PROBE_EVERY calls.
+        """
+        h, r, q = expected(self.tap, self.st.cfg, frame)
+        fixed = self._fixed_queue()
+        q = fixed if fixed is not None else q
+        if self.inj is None or self.inj.ifname != self.tap.name:
+            self.inj = Injector(self.tap.name)
+        self.inj.send(frame)
+        poller = select.poll()
+        for fd in self.tap.fds:
+            poller.register(fd, select.POLLIN)
+        got: list[Packet] = []
+        for fd, _ in poller.poll(2000):
+            i = self.tap.fds.index(fd)
+            got += self.tap.drain(i, hdr_len=self.st.hdr_sz)
+        if len(got) != 1 or got[0].frame != frame:
+            return [f"sent {frame[:40].hex()}.., read {[(p.queue, p.frame[:40].hex()) for p in got]}"]
+        p, problems = got[0], []
+        if q is not None and p.queue != q:
+            problems.append(f"queue {p.queue}, expected {q} (hash {h:#010x} report {r})")
+        if self.st.report and (p.hash_value, p.hash_report) != (h, r):
+            problems.append(f"kernel ({p.hash_value:#010x}, {p.hash_report}), "
+                            f"pyuapi ({h:#010x}, {r}), header {p.vnet.hex()}")
+        if self.st.report and (p.vnet[10:12] != b"\0\0" or p.vnet[18:20] != b"\0\0"):
+            problems.append(f"num_buffers/padding not zero: {p.vnet.hex()}")
+        return problems
+
+    # ------------------------------------------------------------ TUNSETVNETHASH
+    def _base(self) -> HashConfig:
+        """A valid configuration; the key from a small pool, so pyuapi.rss's per-key
+        tables are reused (the key is never validated: its value is not an input class)."""
+        nq = max(self.tap.numqueues, 1)
+        c = random_config(self.rng, self.cap_types, max_queue=self.rng.choice((nq, 4 * nq)))
+        return dataclasses.replace(c, key=self.rng.choice(self.keys))
+
+    def _mutate(self) -> tuple[str, HashConfig]:
+        rng, c = self.rng, self._base()
+        k = rng.randrange(10)
+        if k == 0:
+            return "valid", c
+        if k == 1:
+            bit = rng.randrange(16)
+            flags = c.flags ^ (1 << bit)
+            table = c.table or (rng.randrange(8),)
+            if flags & RSS:
+                c = HashConfig(flags, c.types, c.key, table, c.unclassified_queue)
+            else:
+                c = HashConfig(flags, c.types, c.key)
+            return ("flags: RSS/REPORT bit toggled" if bit < 2 else "flags: unknown bit"), c
+        if k == 2:
+            bit = rng.randrange(32)
+            supported = bool(self.cap_types >> bit & 1)
+            return (f"types: {'supported' if supported else 'unsupported'} bit",
+                    HashConfig(c.flags, c.types | 1 << bit, c.key, c.table, c.unclassified_queue))
+        if k == 3:
+            n = rng.choice(TABLE_LENGTHS)
+            table = tuple(rng.randrange(65536) for _ in range(min(n, 160)))
+            pow2 = not n & (n - 1)
+            cls = ("table length: power of two <= 128" if pow2 and n <= 128 else
+                   "table length: > 128" if n > 128 else "table length: not a power of two")
+            return cls, HashConfig(c.flags | RSS, c.types, c.key, table, c.unclassified_queue,
+                                   mask=(n - 1) & 0xFFFF)
+        if k == 4:
+            big = lambda: rng.choice((self.tap.numqueues, QUEUES, 255, 256, 4095, 65535,  # noqa
+                                      rng.randrange(65536)))
+            table = tuple(big() for _ in range(1 << rng.randrange(8)))
+            return "queues >= numqueues (valid)", HashConfig(c.flags | RSS, c.types, c.key, table,
+                                                             big())
+        if k == 5:
+            mask, uq = rng.choice(((rng.randrange(1, 65536), 0), (0, rng.randrange(1, 65536)),
+                                   (rng.randrange(1, 65536), rng.randrange(1, 65536))))
+            return "mask/unclassified without RSS", HashConfig(
+                rng.choice((0, REPORT)), c.types, c.key, (), uq, mask=mask)
+        if k == 6:
+            pad = rng.choice((b"\x00\x01", b"\x01\x00", b"\xff\xff", rng.randbytes(2)))
+            if pad == b"\0\0":
+                pad = b"\0\x80"
+            return "pad not zero", HashConfig(c.flags, c.types, c.key, c.table,
+                                              c.unclassified_queue, pad=pad)
+        if k == 7:
+            return "disable (flags 0)", HashConfig()
+        if k == 8:
+            return "cut short at the guard page", c
+        return "random bytes", c
+
+    def set_vnet_hash(self) -> None:
+        cls, cfg = self._mutate()
+        if cls == "random bytes":
+            data = self.rng.randbytes(HEADER_LEN + self.rng.choice((0, 2, 8, 64, 256, 512)))
+            if self.rng.random() < 0.5:     # plausible flags and pad: reach the later rows
+                data = bytes([self.rng.randrange(4), 0, 0, 0]) + data[4:]
+        else:
+            data = cfg.encode(check=False)
+        readable = len(data)
+        if cls == "cut short at the guard page":
+            readable = self.rng.randrange(len(data))
+        addr = self.guard.place(data, readable)
+        fd, suffix = self._pick_fd()
+        allowed, rows = predict_set_vnet_hash(data, readable, self.st, self.cap_types)
+        cls += suffix
+        rc = sysio.ioctl(fd, T.TUNSETVNETHASH, addr)
+        what = f"TUNSETVNETHASH {cls} {data[:HEADER_LEN + 16].hex()}.. readable={readable}"
+        if self._check(what, cls, rc, allowed, rows):
+            got = decode_payload(data)
+            self.st.cfg = got if got.flags else HashConfig()
+            self.configs_applied += 1
+        self.verify(what)
+
+    # ------------------------------------------------------------ other ioctls
+    def _set_int(self, name: str, request: int, value: int, cls: str,
+                 allowed: frozenset[int]) -> bool:
+        fd, suffix = self._pick_fd()
+        rc = sysio.ioctl(fd, request, ctypes.c_int(value))
+        return self._check(f"{name} {value}", cls + suffix, rc, allowed)
+
+    def set_hdr_sz(self) -> None:
+        size = self.rng.choice(HDR_SIZES)
+        cls = ("TUNSETVNETHDRSZ < 10" if size < 10 else "TUNSETVNETHDRSZ 10..19" if size < 20
+               else "TUNSETVNETHDRSZ >= 20")
+        ok = self._set_int("TUNSETVNETHDRSZ", T.TUNSETVNETHDRSZ, size, cls,
+                           predict_hdr_sz(size, self.st))
+        if ok:
+            self.st.hdr_sz = size
+        self.verify(f"TUNSETVNETHDRSZ {size}", probe=not ok)
+
+    def set_le(self) -> None:
+        on = self.rng.random() < 0.5
+        ok = self._set_int("TUNSETVNETLE", T.TUNSETVNETLE, int(on), f"TUNSETVNETLE {int(on)}",
+                           predict_vnet_le(on, self.st))
+        if ok:
+            self.st.vnet_le = on
+        self.verify(f"TUNSETVNETLE {int(on)}", probe=not ok)
+
+    def set_be(self) -> None:
+        on = self.rng.random() < 0.5
+        ok = self._set_int("TUNSETVNETBE", T.TUNSETVNETBE, int(on), f"TUNSETVNETBE {int(on)}",
+                           predict_vnet_be(on, self.st))
+        if ok:
+            self.st.vnet_be = on
+        self.verify(f"TUNSETVNETBE {int(on)}", probe=not ok)
+
+    def steering(self) -> None:
+        attach = self.rng.random() < 0.5
+        k = self.rng.choice(EBPF_CONSTS)
+        value = self.progs[k] if attach else -1
+        cls = "TUNSETSTEERINGEBPF attach" if attach else "TUNSETSTEERINGEBPF detach"
+        if self._set_int("TUNSETSTEERINGEBPF", T.TUNSETSTEERINGEBPF, value, cls,
+                         predict_steering(attach, self.st)):
+            self.st.ebpf = k if attach else None
+        self.verify(cls)
+
+    def setqueue(self) -> None:
+        i = self.rng.randrange(len(self.tap.fds))
+        attach = self.rng.random() < 0.5
+        if not attach and self.tap.numqueues == 1 and self.rng.random() < 0.8:
+            attach = True                  # keep a queue attached most of the time
+        name = "IFF_ATTACH_QUEUE" if attach else "IFF_DETACH_QUEUE"
+        if self.st.gone or self.tap.attached[i] == attach:
+            allowed, cls = frozenset({errno.EINVAL}), f"{name}: already so / deleted device"
+        else:
+            allowed, cls = frozenset(), name
+        try:
+            (self.tap.attach_queue if attach else self.tap.detach_queue)(i)
+            rc = 0
+        except OSError as e:
+            rc = -(e.errno or 0)
+        self._check(f"{name} fd {i}", cls, rc, allowed)
+        self.verify(f"{name} fd {i}")
+
+    def get_cap(self) -> None:
+        fd, suffix = self._pick_fd()
+        cap = T.tun_vnet_hash_cap()
+        rc = sysio.ioctl(fd, T.TUNGETVNETHASHCAP, cap)
+        cls = "TUNGETVNETHASHCAP" + suffix
+        self._check("TUNGETVNETHASHCAP", cls, rc, frozenset())
+        if bytes(cap.pack()) != self.cap_bytes:
+            raise Mismatch(f"TUNGETVNETHASHCAP changed: {bytes(cap).hex()}")
+
+    # ------------------------------------------------------------ data path
+    def read_all(self) -> None:
+        """read() every queue: nothing is pending (EAGAIN); EBADFD without a device."""
+        for i, fd in enumerate(self.tap.fds):
+            live = not self.st.gone
+            try:
+                data = os.read(fd, 65536 + 256)
+                raise Mismatch(f"read fd {i}: unexpected {len(data)}-byte packet "
+                               f"{data[:80].hex()}")
+            except BlockingIOError:
+                rc = -errno.EAGAIN
+            except OSError as e:
+                rc = -(e.errno or 0)
+            allowed = frozenset({errno.EAGAIN if live else errno.EBADFD})
+            self._check(f"read fd {i}", "read" + self._suffix(i), rc, allowed)
+
+    def write_all(self) -> None:
+        """write() a frame (zero vnet header) on every queue: accepted, or EBADFD without a device.
+
+        The frame is addressed to a MAC nobody has: the stack drops it.
+        """
+        frame = P.ether(bytes(28), 0x88B5, dst=b"\x02\x00\x00\x00\x00\x99")
+        pkt = bytes(max(self.st.hdr_sz, 10)) + frame
+        for i, fd in enumerate(self.tap.fds):
+            live = not self.st.gone
+            try:
+                n = os.write(fd, pkt)
+                rc = 0 if n == len(pkt) else -errno.EIO
+            except OSError as e:
+                rc = -(e.errno or 0)
+            self._check(f"write fd {i}", "write" + self._suffix(i), rc,
+                        frozenset() if live else frozenset({errno.EBADFD}))
+
+    # ------------------------------------------------------------ device lifetime
+    def delete(self) -> None:
+        """RTM_DELLINK with every queue fd still open; the fds answer EBADFD from now on."""
+        if self.st.gone:
+            return
+        delete_link(self.tap.name)
+        self.st = DevState(gone=True)
+        self.gone_calls = 0
+        self.log.append(f"deleted {self.tap.name}")
+        self.verify("device deletion")
+
+    def _replace_if_gone(self) -> None:
+        if self.st.gone and self.gone_calls >= 20:
+            self.tap.close()
+            self.tap = self._new_tap()
+            self.st = DevState()
+            self.devices += 1
+        elif self.st.gone:
+            self.gone_calls += 1
+
+    def step(self) -> None:
+        """One randomly chosen operation."""
+        self._replace_if_gone()
+        r = self.rng.random()
+        if r < 0.55:
+            self.set_vnet_hash()
+        elif r < 0.63:
+            self.set_hdr_sz()
+        elif r < 0.68:
+            self.set_le()
+        elif r < 0.73:
+            self.set_be()
+        elif r < 0.80:
+            self.steering()
+        elif r < 0.88:
+            self.setqueue()
+        elif r < 0.90:
+            self.get_cap()
+        elif r < 0.95:
+            self.read_all()
+        elif r < 0.9995:
+            self.write_all()
+        else:
+            self.delete()
+
+    def table(self, counts: dict[str, Counter[str]], title: str) -> str:
+        """The tallies as a text table: one row per class, one column per errno."""
+        cols = sorted({e for c in counts.values() for e in c}, key=lambda e: (e != "0", e))
+        width = max([len(title)] + [len(k) for k in counts])
+        lines = [f"{title:<{width}} " + " ".join(f"{c:>8}" for c in cols)]
+        for k in sorted(counts):
+            lines.append(f"{k:<{width}} " + " ".join(f"{counts[k].get(c, 0):>8}" for c in cols))
+        return "\n".join(lines)
+
+
+def test_ioctl_fuzz(make_tap: TapFactory, record_summary: Callable[[str], None]) -> None:
+    seed = seed_from_env("TUNRSS_FUZZ_SEED")
+    calls = env_int("TUNRSS_FUZZ_CALLS", 2000)
+    print(f"TUNRSS_FUZZ_SEED={seed} TUNRSS_FUZZ_CALLS={calls}", flush=True)
+    fz = Fuzzer(random.Random(seed), make_tap, calls)
+    start = time.monotonic()
+    try:
+        while fz.done < calls:
+            fz.step()
+    except Mismatch as e:
+        pytest.fail(f"TUNRSS_FUZZ_SEED={seed}: {e}\nlast calls:\n  " + "\n  ".join(fz.log),
+                    pytrace=False)
+    finally:
+        seconds = time.monotonic() - start
+        record_summary(
+            f"ioctl fuzz: TUNRSS_FUZZ_SEED={seed}: {fz.done} calls in {seconds:.1f}s "
+            f"({fz.done / max(seconds, 1e-9):.0f}/s), {fz.configs_applied} configurations "
+            f"applied, {fz.probes_done} probe frames checked ({fz.probe_seconds:.1f}s), "
+            f"{fz.devices} device(s)\n"
+            + fz.table(fz.by_class, "input class") + "\n\n"
+            + fz.table(fz.by_row, "TUNSETVNETHASH: docs/design.md rows broken"))
+        fz.close()
+    assert fz.done >= calls
+
+
+def test_probe_detects_a_wrong_model(make_tap: TapFactory) -> None:
+    """The fuzzer's probe is not vacuous: a model that differs from the kernel fails it."""
+    fz = Fuzzer(random.Random(7), make_tap, 0)
+    try:
+        fz.tap.set_vnet_le(True)
+        fz.tap.set_vnet_hdr_sz(V.VNET_HDR_V1_HASH_LEN)
+        real = HashConfig(RSS | REPORT, fz.cap_types, fz.keys[0], (0, 1, 2, 3))
+        fz.tap.set_vnet_hash(real)
+        fz.st = DevState(real, V.VNET_HDR_V1_HASH_LEN, True)
+        assert all(fz.probe(f) == [] for f in fz.probes)
+        fz.st.cfg = dataclasses.replace(real, key=fz.keys[1])          # other hash values
+        assert any(fz.probe(f) for f in fz.probes)
+        fz.st.cfg = dataclasses.replace(real, table=(3, 2, 1, 0))      # other queues
+        assert any(fz.probe(f) for f in fz.probes)
+    finally:
+        fz.close()
