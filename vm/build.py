@@ -8,8 +8,10 @@ key and an existing bzImage: nothing to do.  Anything else: rebuild.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import sys
 import re
 import subprocess
 from collections import deque
@@ -50,6 +52,30 @@ class Workdir:
     @property
     def headers(self) -> Path:
         return self.build / "usr" / "include"
+
+    def lock(self) -> None:
+        """Take this work directory for the rest of the process (flock(2)).
+
+        A run applies, configures and builds in it, then compiles the
+        selftests and boots from it: a second run on the same base and
+        variant (another terminal, or make fuzz beside make vm-test) waits
+        here instead of rebuilding the tree under the first one.  Taken once
+        per process; the kernel drops it when the process exits."""
+        key = str(self.root.resolve())
+        if key in _HELD:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another run that uses {self.root} ...", file=sys.stderr,
+                  flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD[key] = fd
+
+
+_HELD: dict[str, int] = {}  # work directories this process has locked, and their fds
 
 
 def compiler_id(cc: str = "gcc") -> str:

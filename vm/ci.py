@@ -138,6 +138,7 @@ def _make_objects(work: build.Workdir, objs: list[str], extra: list[str], log: P
 def per_patch(base: source.Base, patches: list[Path], work: build.Workdir, cache: Path,
               logs: Path, jobs: int, st: Stages) -> list[Check]:
     """Apply the series one patch at a time and check each step."""
+    work.lock()
     checks: list[Check] = []
     env = build.make_env(cache)
     frags = kconfig.fragments("normal")

@@ -116,6 +116,7 @@ def prepare_kernel(opts: Options, st: Stages) -> Kernel:
     frags = kconfig.fragments(opts.variant, extra_fragments())
     key = build.build_key(base.commit, opts.variant, frags, patches, build.compiler_id())
     work = build.Workdir(opts.cache / "work" / f"{base.commit[:12]}-{opts.variant}")
+    work.lock()
     kernel = Kernel(base, work, key, patches, frags, log)
     if build.is_current(work, key):
         kernel.cached = True

@@ -133,6 +133,7 @@ def export(opts: "Options", st: Stages, version: int, check: bool = True) -> int
     out = opts.results / "series"
     shutil.rmtree(out, ignore_errors=True)
     work = build.Workdir(opts.cache / "work" / f"{base.commit[:12]}-series")
+    work.lock()
     ident = identity()
     with st.stage("series", f"patches/ + kselftests/ onto {base.describe}"):
         source.checkout(base, work.src)
@@ -152,6 +153,7 @@ def export(opts: "Options", st: Stages, version: int, check: bool = True) -> int
     exported = source.series(out)
     with st.stage("series-am", "git am onto a fresh checkout of the base"):
         fresh = build.Workdir(opts.cache / "work" / f"{base.commit[:12]}-series-am")
+        fresh.lock()
         source.checkout(base, fresh.src)
         source.apply_series(fresh.src, exported)
     if not check:

@@ -153,3 +153,17 @@ def test_collect_reads_each_pytest_suite_junit(opts) -> None:
         {"name": "pytest-x", "exit_code": 0, "seconds": 1.0}]}))
     (suite,) = pipeline.collect(opts, plan, expect_feature=False)
     assert [t.name for t in suite.tests] == ["t::test_a", "t::test_b"]
+
+
+def test_a_work_directory_is_taken_by_one_process(tmp_path: Path) -> None:
+    """A second process waits for the work directory a run holds."""
+    import subprocess
+    import sys
+    work = build.Workdir(tmp_path / "work")
+    work.lock()
+    work.lock()  # again in the same process: no deadlock
+    code = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+            "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+            "except BlockingIOError:\n    sys.exit(3)\n")
+    rc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "work" / ".lock")]).returncode
+    assert rc == 3
