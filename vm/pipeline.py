@@ -386,8 +386,10 @@ def report(opts: Options, st: Stages, kernel: Kernel, choice: str, rc: int,
         print(f"vm-test: FAIL: {p}", file=sys.stderr)
     print(f"vm-test: results in {opts.results} (results.json, junit.xml, kcidb.json, *.ktap, "
           "console.log)")
-    print(f"vm-test: {c['pass']} passed, {c['fail']} failed, {c['skip']} skipped "
-          f"in {total:.0f}s on {choice.upper()}")
+    print(f"vm-test: {total:.0f}s on {choice.upper()}, kernel {kernel.key[:12]} "
+          f"({'cached' if kernel.cached else 'built'})")
+    # Alone on its line: the closing line CI front ends read
+    print(f"vm-test: {c['pass']} passed, {c['fail']} failed, {c['skip']} skipped")
     if not (problems or c["fail"]):
         return 0
     # The guest command's own exit code when it has one to give (255: panic).

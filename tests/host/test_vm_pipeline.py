@@ -110,7 +110,7 @@ def test_report_passes_clean_run_and_prints_summary(opts, capsys) -> None:
     rc = pipeline.report(opts, Stages(), fake_kernel(opts), "tcg", 0, False, suites, [])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "vm-test: 4 passed, 0 failed, 2 skipped" in out
+    assert "vm-test: 4 passed, 0 failed, 2 skipped\n" in out
     assert "SKIP pytest-vm: t::test_b" in out
 
 
