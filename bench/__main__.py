@@ -1,4 +1,4 @@
-"""``python -m bench``: see bench/run.py."""
+"""``python -m bench`` (and ``python -m bench datapath OUT``): see bench/run.py."""
 import sys
 
 from .run import main

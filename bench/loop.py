@@ -11,6 +11,7 @@ work directories are never touched:
                       drivers/net/tun.c (an extra patch after the series)
     kernel-restore    the rebuild back to the unchanged series
     boot-exec-true    `vng --run bzImage --exec true`: boot and power-off
+                      (run by the datapath phase, bench/run.py)
     cold-build        only with BENCH_COLD=1: `python -m vm kernel` with an
                       empty cache (its own TUNRSS_CACHE under /tmp, deleted
                       afterwards): extract the base, apply, config, build
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -54,7 +54,7 @@ def _harness(name: str, argv: list[str], env: dict[str, str], results: Path,
              st: Stages) -> dict:
     """Run `python -m vm ...` as the Makefile does, under stage *name*."""
     results.mkdir(parents=True, exist_ok=True)
-    full = dict(os.environ, **env, RESULTS=str(results), KCONFIG="bench")
+    full = dict(env, RESULTS=str(results), KCONFIG="bench")
     log = results.parent / f"{name}.log"
     with st.stage(name, " ".join(argv)) as rec, log.open("w") as out:
         proc = subprocess.run([sys.executable, "-m", "vm", *argv], cwd=pipeline.REPO,
@@ -80,7 +80,8 @@ def _harness(name: str, argv: list[str], env: dict[str, str], results: Path,
     return entry
 
 
-def _boot_true(kernel: Kernel, opts: Options, accel: str, out: Path, st: Stages) -> dict:
+def boot_true(kernel: Kernel, opts: Options, accel: str, out: Path, st: Stages) -> dict:
+    """`vng --run bzImage --exec true`: boot to a first command, and power-off."""
     cmd = pipeline.vng_command(kernel, opts, accel, "true")
     with st.stage("boot-exec-true", f"vng --exec true on {accel.upper()}") as rec:
         rc, timed_out = pipeline.boot(cmd, out / "boot-true-console.log",
@@ -88,30 +89,34 @@ def _boot_true(kernel: Kernel, opts: Options, accel: str, out: Path, st: Stages)
     return {"seconds": rec.seconds, "exit_code": rc, "timed_out": timed_out}
 
 
-def run_loop(kernel: Kernel, opts: Options, accel: str, out: Path, st: Stages,
+def run_loop(work_src: Path, accel: str, out: Path, st: Stages, env: dict[str, str],
              cold: bool = False) -> dict:
-    """Every case of the module docstring; returns {case: entry}."""
+    """Every `python -m vm` case of the module docstring, in subprocesses with
+    *env* (its PATCHES a frozen copy of the series); returns {case: entry}.
+    *work_src* is the bench work directory's source tree (for tun.c)."""
     out.mkdir(parents=True, exist_ok=True)
     res: dict = {"variant": "bench", "accel": accel, "cases": {}}
     cases = res["cases"]
-    cases["kernel-nochange"] = _harness("kernel-nochange", ["kernel"], {}, out / "kernel-nochange", st)
-    cases["boot-exec-true"] = _boot_true(kernel, opts, accel, out, st)
-    cases["vm-test-nochange"] = _harness("vm-test-nochange", ["vm-test"], {},
+    cases["kernel-nochange"] = _harness("kernel-nochange", ["kernel"], env,
+                                        out / "kernel-nochange", st)
+    cases["vm-test-nochange"] = _harness("vm-test-nochange", ["vm-test"], env,
                                          out / "vm-test-nochange", st)
     with tempfile.TemporaryDirectory(prefix="tunrss-touch-") as tmp:
         series = Path(tmp)
-        for p in source.series(opts.patch_dir):
+        for p in source.series(Path(env["PATCHES"])):
             shutil.copy(p, series / p.name)
-        tun_c = source.git("show", "HEAD:drivers/net/tun.c", cwd=kernel.work.src).stdout
+        tun_c = source.git("show", "HEAD:drivers/net/tun.c", cwd=work_src).stdout
         (series / "0099-tun-touch.patch").write_text(touch_patch("drivers/net/tun.c", tun_c))
         cases["vm-test-touch-tun"] = _harness("vm-test-touch-tun", ["vm-test"],
-                                              {"PATCHES": str(series)},
+                                              dict(env, PATCHES=str(series)),
                                               out / "vm-test-touch-tun", st)
-    cases["kernel-restore"] = _harness("kernel-restore", ["kernel"], {}, out / "kernel-restore", st)
+    cases["kernel-restore"] = _harness("kernel-restore", ["kernel"], env,
+                                       out / "kernel-restore", st)
     if cold:
         cache = Path(tempfile.mkdtemp(prefix="tunrss-bench-cold-"))
         try:
-            cases["cold-build"] = _harness("cold-build", ["kernel"], {"TUNRSS_CACHE": str(cache)},
+            cases["cold-build"] = _harness("cold-build", ["kernel"],
+                                           dict(env, TUNRSS_CACHE=str(cache)),
                                            out / "cold-build", st)
             cases["cold-build"]["cache"] = str(cache)
         finally:

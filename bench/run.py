@@ -21,6 +21,7 @@ import json
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -81,7 +82,41 @@ def datapath_boot(kernel: pipeline.Kernel, opts: Options, accel: str, st: Stages
     return json.loads(out.read_text()), hashbench.parse(text), splats
 
 
-def main() -> int:
+def datapath_phase(opts: Options, out: Path) -> int:
+    """``python -m bench datapath OUT``: build, boot once for the hash and
+    datapath benchmarks, boot once more with ``--exec true``; write OUT.
+    A process of its own, so that whatever it holds on the work directory
+    is released before the loop benchmark runs `python -m vm` on it."""
+    st = Stages()
+    try:
+        kernel = pipeline.prepare_kernel(opts, st)
+        accel = pipeline.choose_accel(kernel, opts, st)
+        datapath, hashes, splats = datapath_boot(kernel, opts, accel, st)
+        boot_true = loop.boot_true(kernel, opts, accel, opts.results, st)
+    except PipelineError as e:
+        print(f"bench: FAIL: {e}", file=sys.stderr)
+        return e.exit_code
+    out.write_text(json.dumps({
+        "accel": accel,
+        "kernel": {"variant": "bench", "key": kernel.key, "cached": kernel.cached,
+                   "work": str(kernel.work.root),
+                   "patches": [p.name for p in kernel.patches]},
+        "datapath": datapath, "hash_helper": hashes, "splats": splats,
+        "boot_exec_true": boot_true, "stages": [vars(r) for r in st.records]}, indent=2) + "\n")
+    return 0
+
+
+def snapshot_series(src: Path, dst: Path) -> Path:
+    """Copy the series of *src* to *dst*: every build of one `make bench`
+    uses the same patches even if patches/ is edited meanwhile."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for p in src.glob("*.patch"):
+        shutil.copy(p, dst / p.name)
+    return dst
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     env = dict(os.environ)
     env["KCONFIG"] = "bench"
     if not env.get("RESULTS"):
@@ -91,31 +126,31 @@ def main() -> int:
     except PipelineError as e:
         print(f"bench: FAIL: {e}", file=sys.stderr)
         return e.exit_code
-    st = Stages()
+    if argv[:1] == ["datapath"]:
+        return datapath_phase(opts, Path(argv[1]))
     if opts.results.exists():
         shutil.rmtree(opts.results)
     opts.results.mkdir(parents=True)
-    try:
-        kernel = pipeline.prepare_kernel(opts, st)
-        accel = pipeline.choose_accel(kernel, opts, st)
-        datapath, hashes, splats = datapath_boot(kernel, opts, accel, st)
-        result = {"accel": accel,
-                  "kernel": {"variant": "bench", "key": kernel.key, "cached": kernel.cached,
-                             "work": str(kernel.work.root),
-                             "patches": [str(p.relative_to(pipeline.REPO))
-                                         if p.is_relative_to(pipeline.REPO) else str(p)
-                                         for p in kernel.patches]},
-                  "datapath": datapath, "hash_helper": hashes, "splats": splats}
-        if env.get("BENCH_LOOP", "1") != "0":
-            result["loop"] = loop.run_loop(kernel, opts, accel, opts.results / "loop", st,
-                                           cold=env.get("BENCH_COLD", "0") == "1")
-        else:
-            result["loop"] = {"skipped": "BENCH_LOOP=0"}
-    except PipelineError as e:
-        print(f"bench: FAIL: {e}", file=sys.stderr)
-        return e.exit_code
-    result["targets"] = targets(datapath, hashes, accel)
-    result["stages"] = [vars(r) for r in st.records]
+    env["PATCHES"] = str(snapshot_series(opts.patch_dir, opts.results / "series"))
+    st = Stages()
+    phase = opts.results / "phase-datapath.json"
+    with st.stage("datapath", "python -m bench datapath (build, boot, benchmark)"):
+        rc = subprocess.run([sys.executable, "-m", "bench", "datapath", str(phase)],
+                            cwd=pipeline.REPO, env=env).returncode
+    if rc or not phase.exists():
+        print(f"bench: FAIL: the datapath phase exited {rc}", file=sys.stderr)
+        return rc or 1
+    result = json.loads(phase.read_text())
+    datapath, hashes, splats = result["datapath"], result["hash_helper"], result["splats"]
+    if env.get("BENCH_LOOP", "1") != "0":
+        result["loop"] = loop.run_loop(Path(result["kernel"]["work"]) / "src", result["accel"],
+                                       opts.results / "loop", st, env,
+                                       cold=env.get("BENCH_COLD", "0") == "1")
+    else:
+        result["loop"] = {"skipped": "BENCH_LOOP=0"}
+    result["loop"]["boot-exec-true"] = result.pop("boot_exec_true")
+    result["targets"] = targets(datapath, hashes, result["accel"])
+    result["stages"] += [vars(r) for r in st.records]
     (opts.results / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
     drawn = chart.draw(result, opts.results / "bench.png")
     print(json.dumps({"modes": {m: {"pps_median": v["pps"]["median"],
