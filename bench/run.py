@@ -21,6 +21,7 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -48,10 +49,18 @@ def targets(datapath: dict, hashes: dict, accel: str) -> dict:
         "met": bool(rr) and rr["median"] >= 1 - RSS_REPORT_MAX_COST}
     rss, ebpf = modes.get("rss"), modes.get("ebpf")
     if rss and ebpf:
-        ratio = rss["pps"]["median"] / ebpf["pps"]["median"] if ebpf["pps"]["median"] else None
+        # per round, like the ratios to automq: the rounds drift with the host's load
+        pps: dict[int, dict[str, float]] = {}
+        for r in datapath.get("runs", []):
+            pps.setdefault(r["round"], {})[r["mode"]] = r["pps"]
+        per_round = sorted(v["rss"] / v["ebpf"] for v in pps.values()
+                           if v.get("rss") and v.get("ebpf"))
+        ratio = statistics.median(per_round) if per_round else None
         out["rss at least as fast as ebpf"] = {
             "rss_pps_median": rss["pps"]["median"], "ebpf_pps_median": ebpf["pps"]["median"],
-            "rss_over_ebpf": ratio and round(ratio, 4), "met": bool(ratio) and ratio >= 1.0}
+            "rss_over_ebpf_per_round_median": ratio and round(ratio, 4),
+            "rss_over_ebpf_per_round": [round(x, 4) for x in per_round],
+            "met": bool(ratio) and ratio >= 1.0}
     skb6 = hashbench.ns(hashes, "skb", "ipv6-tcp")
     bit6 = hashbench.ns(hashes, "bitwise", "ipv6-tcp")
     nib6 = hashbench.ns(hashes, "nibble", "ipv6-tcp")
