@@ -56,6 +56,19 @@ ci: setup
 series: setup
 	$(PY) -m vm series
 
+## fuzz        ioctl fuzzer in the VM on the debug kernel (TUNRSS_FUZZ_CALLS, default 100000; TUNRSS_FUZZ_SEED)
+.PHONY: fuzz stress
+fuzz: setup
+	TUNRSS_FUZZ_CALLS=$${TUNRSS_FUZZ_CALLS:-100000} KCONFIG=debug \
+	VM_TESTS="tests/robustness/test_ioctl_fuzz.py tests/robustness/test_regressions.py" \
+	$(PY) -m vm vm-test
+
+## stress      reconfiguration under traffic + 10,000 devices created/torn down, debug kernel VM
+stress: setup
+	TUNRSS_STRESS_SECONDS=$${TUNRSS_STRESS_SECONDS:-30} TUNRSS_DEVICES=$${TUNRSS_DEVICES:-10000} \
+	KCONFIG=debug VM_TESTS="tests/robustness/test_reconfig_stress.py \
+	tests/robustness/test_create_teardown.py" $(PY) -m vm vm-test
+
 ## bench       cost of RSS/REPORT vs automq and eBPF, kernel hash ns, harness loop times (BENCH_COLD=1 adds the cold build; results/bench)
 .PHONY: bench
 bench: setup
