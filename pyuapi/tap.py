@@ -8,8 +8,9 @@ ioctl's name and the likely cause); a kernel without the hash ioctls raises
 
 Queues are the fds of one multiqueue device (Documentation/networking/
 tuntap.rst "Multiqueue tuntap interface"): queue ``i`` is ``fds[i]``.
-Device-wide ioctls go through the first attached queue, since the kernel
-answers EBADFD on a detached one.
+Device-wide ioctls go through the first attached queue.  (A queue detached
+with IFF_DETACH_QUEUE still reaches the device: __tun_detach keeps
+tfile->tun; EBADFD comes only once the device is gone, tun_detach_all.)
 """
 
 from __future__ import annotations
