@@ -18,17 +18,23 @@ pps is frames delivered to the readers per second of injection.  The
 sender's and the readers' CPU time per frame (getrusage) say on which side
 the time goes.  Knobs (environment): TUNRSS_BENCH_ROUNDS (5),
 TUNRSS_BENCH_SECONDS (2), TUNRSS_BENCH_QUEUES (4), TUNRSS_BENCH_SENDER
-(auto: measure sendto and sendmmsg, use the faster).
+(auto: measure sendto and sendmmsg, use the faster), TUNRSS_BENCH_PROFILE
+(1: one more run of automq, report and rss+report under perf record).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import select
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
@@ -218,6 +224,38 @@ def summarize(runs: list[Run]) -> dict:
     return out
 
 
+_PERF_ROW = re.compile(r"^\s*([\d.]+)%\s+\[([k.])\]\s+(\S+)")
+
+
+def profile(mode: str, frames: list[bytes], seconds: float, queues: int, how: str,
+            out_dir: Path) -> dict:
+    """One more run of *mode* under ``perf record -a -e cpu-clock`` (software
+    clock sampling: TCG has no PMU); the symbols above 0.5% of the samples,
+    and perf's report in OUT_DIR/perf-MODE.txt.  {} when perf is missing."""
+    perf = shutil.which("perf")
+    if not perf:
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "perf.data"
+        rec = subprocess.Popen([perf, "record", "-a", "-e", "cpu-clock", "-F", "499",
+                                "-o", str(data)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1)
+            run = run_mode(mode, -2, frames, seconds, queues, how)
+        finally:
+            rec.send_signal(signal.SIGINT)
+            rec.wait(timeout=120)
+        rep = subprocess.run([perf, "report", "-i", str(data), "--stdio", "--sort", "sym",
+                              "--percent-limit", "0.5"], capture_output=True, text=True,
+                             timeout=300)
+    name = mode.replace("+", "-")
+    (out_dir / f"perf-{name}.txt").write_text(rep.stdout + rep.stderr)
+    top = [{"percent": float(m[1]), "kernel": m[2] == "k", "symbol": m[3]}
+           for m in map(_PERF_ROW.match, rep.stdout.splitlines()) if m]
+    return {"pps": round(run.pps), "report": f"perf-{name}.txt", "top": top[:30]}
+
+
 def choose_sender(frames: list[bytes], seconds: float, queues: int) -> tuple[str, list[Run]]:
     """Mode 1 with sendto and with sendmmsg: the one that delivers more wins."""
     runs = [run_mode("automq", -1, frames, seconds, queues, how)
@@ -259,7 +297,14 @@ def main(argv: list[str]) -> int:
                       f"{r.sent / r.seconds:10.0f} sent/s, queues {r.per_queue}, "
                       f"dropped {r.tx_dropped}, first reports {r.reports}", flush=True)
                 runs.append(r)
-    result = {"config": dict(info, sender=how),
+        profiles = {}
+        if env.get("TUNRSS_BENCH_PROFILE", "1") != "0":
+            for mode in ("automq", "report", "rss+report"):
+                profiles[mode] = profile(mode, frames, seconds, queues, how, out.parent)
+                print(f"bench: profile {mode}: " + ", ".join(
+                    f"{t['symbol']} {t['percent']}%" for t in profiles[mode].get("top", [])[:8]),
+                    flush=True)
+    result = {"config": dict(info, sender=how), "profile": profiles,
               "sender_calibration": [asdict(r) | {"pps": r.pps} for r in calibration],
               "modes": summarize(runs),
               "runs": [asdict(r) | {"pps": r.pps} for r in runs]}
