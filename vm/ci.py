@@ -96,6 +96,15 @@ def checkpatch_verdict(output: str) -> tuple[bool, str]:
     return errors + warnings + checks == 0, f"{errors} errors, {warnings} warnings, {checks} checks"
 
 
+def checkpatch_env() -> dict[str, str]:
+    """checkpatch runs scripts/spdxcheck.py through ``/usr/bin/env python3``:
+    Debian's python3 first on PATH, the one that sees python3-ply and
+    python3-git (vm/setup.sh), not a pyenv or venv python that lacks them."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join(["/usr/bin", *env.get("PATH", "").split(os.pathsep)])
+    return env
+
+
 def run_checkpatch(src: Path, patch: Path, log: Path) -> Check:
     cmd = [str(src / "scripts" / "checkpatch.pl"), "--strict", "--codespell",
            f"--codespellfile={CODESPELL_DICT}", "--max-line-length=80",
@@ -103,10 +112,15 @@ def run_checkpatch(src: Path, patch: Path, log: Path) -> Check:
     ignores = checkpatch_ignores()
     if ignores:
         cmd.append(f"--ignore={','.join(ignores)}")
-    proc = subprocess.run([*cmd, str(patch)], cwd=src, text=True, capture_output=True)
+    proc = subprocess.run([*cmd, str(patch)], cwd=src, text=True, capture_output=True,
+                          env=checkpatch_env())
     out = proc.stdout + proc.stderr
     log.write_text(out)
     ok, summary = checkpatch_verdict(out)
+    if "Traceback (most recent call last)" in out:
+        # a helper of checkpatch (scripts/spdxcheck.py) crashed: its check did not run
+        ok, summary = False, summary + "; a checkpatch helper crashed (python3-ply, " \
+            "python3-git missing? make setup installs them)"
     return Check(f"checkpatch {patch.name}", "pass" if ok else "fail", log=str(log),
                  detail=summary if ok else summary + "\n" + _first_lines(out, 30))
 

@@ -66,6 +66,27 @@ def add_to_makefile(text: str, progs: list[str]) -> str:
     return "\n".join(lines[:last + 1] + extra + lines[last + 1:]) + "\n"
 
 
+def add_to_maintainers(text: str, anchor: str, files: list[str]) -> str:
+    """``F:`` lines for *files* in the MAINTAINERS section that has ``F:`` *anchor*,
+    in sorted order among that section's ``F:`` lines (checkpatch asks for
+    MAINTAINERS to cover a new file)."""
+    lines = text.splitlines()
+    at = lines.index(f"F:\t{anchor}")
+    start = at
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    end = at
+    while end + 1 < len(lines) and lines[end + 1].strip():
+        end += 1
+    section = lines[start:end + 1]
+    fl = [ln for ln in section if ln.startswith("F:\t")]
+    new_fl = sorted(set(fl) | {f"F:\t{f}" for f in files})
+    first = section.index(fl[0])
+    rest = [ln for ln in section[first:] if not ln.startswith("F:\t")]
+    section = section[:first] + new_fl + rest
+    return "\n".join(lines[:start] + section + lines[end + 1:]) + "\n"
+
+
 def add_selftests(src: Path, kselftests: Path = KSELFTESTS) -> list[str]:
     """Copy the selftests into the tree and register them; the paths changed."""
     net = src / NET_SELFTESTS
@@ -79,6 +100,12 @@ def add_selftests(src: Path, kselftests: Path = KSELFTESTS) -> list[str]:
     mk = net / "Makefile"
     mk.write_text(add_to_makefile(mk.read_text(), progs))
     changed.append(str(NET_SELFTESTS / "Makefile"))
+    maintainers = src / "MAINTAINERS"
+    if maintainers.exists() and "F:\tdrivers/net/tun.c\n" in maintainers.read_text():
+        maintainers.write_text(add_to_maintainers(
+            maintainers.read_text(), "drivers/net/tun.c",
+            [str(NET_SELFTESTS / p.name) for p in selftest_programs(kselftests)]))
+        changed.append("MAINTAINERS")
     frag = kselftests / "config"
     if frag.exists() and (net / "config").exists():
         wanted = [ln.strip() for ln in frag.read_text().splitlines()

@@ -11,6 +11,8 @@ packages=(
 	ccache git python3 python3-venv
 	qemu-system-x86 udev busybox-static iproute2
 	sparse codespell
+	# scripts/spdxcheck.py, which checkpatch runs on every patch
+	python3-ply python3-git
 )
 # The Debian base is only needed when no KERNEL_DIR is given.
 [ -n "${KERNEL_DIR:-}" ] || packages+=("$LINUX_SOURCE")

@@ -98,3 +98,8 @@ def test_ci_variants_default_when_unset_or_empty() -> None:
     assert ci.variants_from_env({}) == ["normal", "debug"]
     assert ci.variants_from_env({"CI_VARIANTS": ""}) == ["normal", "debug"]
     assert ci.variants_from_env({"CI_VARIANTS": "debug"}) == ["debug"]
+
+
+def test_checkpatch_runs_debians_python_first() -> None:
+    # scripts/spdxcheck.py needs python3-ply and python3-git (Debian's python3)
+    assert ci.checkpatch_env()["PATH"].split(":")[0] == "/usr/bin"

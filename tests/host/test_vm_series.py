@@ -75,3 +75,14 @@ def test_add_selftests_registers_programs(tmp_path: Path) -> None:
     assert "TEST_GEN_PROGS += tun_vnet_hash" in (net / "Makefile").read_text()
     assert (net / "config").read_text() == "CONFIG_NET_NS=y\nCONFIG_PACKET=y\nCONFIG_TUN=y\n"
     assert str(series.NET_SELFTESTS / ".gitignore") not in changed  # the base has none
+
+
+def test_maintainers_section_covers_the_new_selftest() -> None:
+    text = ("TULIP\nS:\tOrphan\nF:\tdrivers/net/ethernet/dec/tulip/\n\n"
+            "TUN/TAP driver\nM:\tX <x@y>\nS:\tMaintained\nF:\tDocumentation/networking/tuntap.rst\n"
+            "F:\tdrivers/net/tap.c\nF:\tdrivers/net/tun.c\n\nTURBOCHANNEL\nS:\tMaintained\n")
+    out = series.add_to_maintainers(text, "drivers/net/tun.c",
+                                    ["tools/testing/selftests/net/tun_vnet_hash.c"])
+    assert out == text.replace("F:\tdrivers/net/tun.c\n",
+                               "F:\tdrivers/net/tun.c\n"
+                               "F:\ttools/testing/selftests/net/tun_vnet_hash.c\n")
