@@ -60,7 +60,7 @@ class Workdir:
         selftests and boots from it: a second run on the same base and
         variant (another terminal, or make fuzz beside make vm-test) waits
         here instead of rebuilding the tree under the first one.  Taken once
-        per process; the kernel drops it when the process exits."""
+        per process, until :meth:`unlock` or the process exits."""
         key = str(self.root.resolve())
         if key in _HELD:
             return
@@ -73,6 +73,13 @@ class Workdir:
                   flush=True)
             fcntl.flock(fd, fcntl.LOCK_EX)
         _HELD[key] = fd
+
+
+    def unlock(self) -> None:
+        """Give the work directory back (the run no longer uses the tree)."""
+        fd = _HELD.pop(str(self.root.resolve()), None)
+        if fd is not None:
+            os.close(fd)  # closing the only fd drops the flock
 
 
 _HELD: dict[str, int] = {}  # work directories this process has locked, and their fds

@@ -313,11 +313,23 @@ def collect(opts: Options, plan: dict, expect_feature: bool) -> list[results.Sui
 
 
 def vm_test(opts: Options) -> int:
+    """Build (or reuse) the kernel, boot it, run the plan, report; the work
+    directory is held until the run is over (vm/build.py Workdir.lock)."""
+    work: list[build.Workdir] = []
+    try:
+        return _vm_test(opts, work)
+    finally:
+        for w in work:
+            w.unlock()
+
+
+def _vm_test(opts: Options, held: list[build.Workdir]) -> int:
     st = Stages()
     if opts.results.exists():
         shutil.rmtree(opts.results)
     opts.results.mkdir(parents=True)
     kernel = prepare_kernel(opts, st)
+    held.append(kernel.work)
     layout = uapi_layout(kernel, opts, st)
     suites_planned = plan_suites(kernel, opts, st)
     expect_feature = bool(kernel.patches)
@@ -402,4 +414,7 @@ def vm_shell(opts: Options) -> int:
     choice = choose_accel(kernel, opts, st)
     cmd = vng_command(kernel, opts, choice, None)
     st.say("boot", " ".join(cmd))
-    return subprocess.call(cmd, cwd=REPO, env=vng_env())
+    try:
+        return subprocess.call(cmd, cwd=REPO, env=vng_env())
+    finally:
+        kernel.work.unlock()

@@ -167,3 +167,16 @@ def test_a_work_directory_is_taken_by_one_process(tmp_path: Path) -> None:
             "except BlockingIOError:\n    sys.exit(3)\n")
     rc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "work" / ".lock")]).returncode
     assert rc == 3
+
+
+def test_an_unlocked_work_directory_is_free_again(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    work = build.Workdir(tmp_path / "work")
+    work.lock()
+    work.unlock()
+    work.unlock()  # twice is harmless
+    code = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n")
+    assert subprocess.run([sys.executable, "-c", code, str(tmp_path / "work" / ".lock")]
+                          ).returncode == 0
