@@ -319,21 +319,22 @@ class Fuzzer:
             self.st.hdr_sz = size
         self.verify(f"TUNSETVNETHDRSZ {size}", probe=not ok)
 
-    def set_le(self) -> None:
+    def _set_endian(self, name: str, attr: str, predict: Callable[[bool, object], object]
+                    ) -> None:
+        """TUNSETVNETLE or TUNSETVNETBE with a random value; ``attr`` is the
+        model's field for it."""
         on = self.rng.random() < 0.5
-        ok = self._set_int("TUNSETVNETLE", T.TUNSETVNETLE, int(on), f"TUNSETVNETLE {int(on)}",
-                           predict_vnet_le(on, self.st))
+        what = f"{name} {int(on)}"
+        ok = self._set_int(name, getattr(T, name), int(on), what, predict(on, self.st))
         if ok:
-            self.st.vnet_le = on
-        self.verify(f"TUNSETVNETLE {int(on)}", probe=not ok)
+            setattr(self.st, attr, on)
+        self.verify(what, probe=not ok)
+
+    def set_le(self) -> None:
+        self._set_endian("TUNSETVNETLE", "vnet_le", predict_vnet_le)
 
     def set_be(self) -> None:
-        on = self.rng.random() < 0.5
-        ok = self._set_int("TUNSETVNETBE", T.TUNSETVNETBE, int(on), f"TUNSETVNETBE {int(on)}",
-                           predict_vnet_be(on, self.st))
-        if ok:
-            self.st.vnet_be = on
-        self.verify(f"TUNSETVNETBE {int(on)}", probe=not ok)
+        self._set_endian("TUNSETVNETBE", "vnet_be", predict_vnet_be)
 
     def steering(self) -> None:
         attach = self.rng.random() < 0.5
