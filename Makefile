@@ -66,7 +66,7 @@ fuzz: setup
 ## stress      reconfiguration under traffic + 10,000 devices created/torn down, debug kernel VM
 stress: setup
 	TUNRSS_STRESS_SECONDS=$${TUNRSS_STRESS_SECONDS:-30} TUNRSS_DEVICES=$${TUNRSS_DEVICES:-10000} \
-	VM_TIMEOUT=$${VM_TIMEOUT:-3600} KCONFIG=debug VM_TESTS="tests/robustness/test_reconfig_stress.py \
+	VM_TIMEOUT=$${VM_TIMEOUT:-2400} KCONFIG=debug VM_TESTS="tests/robustness/test_reconfig_stress.py \
 	tests/robustness/test_create_teardown.py" $(PY) -m vm vm-test
 
 ## bench       cost of RSS/REPORT vs automq and eBPF, kernel hash ns, harness loop times (BENCH_COLD=1 adds the cold build; results/bench)
