@@ -510,24 +510,34 @@ static int write_sysctl(const char *path, const char *value)
 	return n < 0 ? -errno : 0;
 }
 
-static int open_queue(const char *name, char *out_name)
+#define QUEUE_FLAGS	(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE)
+
+/* A queue fd of tap @name, attached with TUNSETIFF @flags; -1 with errno */
+static int open_queue_flags(const char *name, char *out_name, short flags)
 {
 	struct ifreq ifr = { 0 };
-	int fd;
+	int fd, err;
 
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
+	ifr.ifr_flags = flags;
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr)) {
+		err = errno;
 		close(fd);
+		errno = err;
 		return -1;
 	}
 	if (out_name)
 		memcpy(out_name, ifr.ifr_name, IFNAMSIZ);
 
 	return fd;
+}
+
+static int open_queue(const char *name, char *out_name)
+{
+	return open_queue_flags(name, out_name, QUEUE_FLAGS);
 }
 
 static int link_up(const char *name)
@@ -1535,6 +1545,55 @@ TEST_F(invalid, report_locks_endianness)
 	ASSERT_EQ(0, int_ioctl(fd, TUNSETVNETBE, 0));
 	ASSERT_EQ(0, int_ioctl(fd, TUNSETVNETLE, 0));
 	check_config(_metadata, &self->t);
+}
+
+/* REPORT needs the header: without IFF_VNET_HDR tun writes none */
+TEST_F(invalid, report_needs_vnet_hdr)
+{
+	struct hash_config c = rss_config(T_ALL);
+	int fd, sz = HDR_SZ;
+
+	fd = open_queue_flags("vhash%d", NULL, QUEUE_FLAGS & ~IFF_VNET_HDR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, TUNSETVNETHDRSZ, &sz));
+	ASSERT_EQ(0, int_ioctl(fd, TUNSETVNETLE, 1));
+	EXPECT_EQ(-EINVAL, set_hash(fd, &c));
+	c.flags = TUN_VNET_HASH_RSS;
+	EXPECT_EQ(0, set_hash(fd, &c));
+	close(fd);
+	check_config(_metadata, &self->t);
+}
+
+/*
+ * A persistent device keeps its configuration when its last queue
+ * closes, and the first queue to attach again sets the flags: without
+ * IFF_VNET_HDR it would leave REPORT on with no header to write.
+ */
+TEST_F(invalid, report_keeps_vnet_hdr_on_reattach)
+{
+	struct tap *t = &self->t;
+	int i, fd, err;
+
+	/* TUNSETPERSIST takes the value, not a pointer */
+	ASSERT_EQ(0, ioctl(t->fds[0], TUNSETPERSIST, 1));
+	for (i = 0; i < t->nqueues; i++)
+		close(t->fds[i]);
+	t->nqueues = 0;
+
+	fd = open_queue_flags(t->name, NULL, QUEUE_FLAGS & ~IFF_VNET_HDR);
+	err = errno;
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(EBUSY, err);
+	if (fd >= 0)
+		close(fd);
+
+	for (i = 0; i < NQUEUES; i++) {
+		t->fds[i] = open_queue(t->name, NULL);
+		ASSERT_LE(0, t->fds[i]);
+		t->nqueues++;
+	}
+	ASSERT_EQ(0, ioctl(t->fds[0], TUNSETPERSIST, 0));
+	check_config(_metadata, t);
 }
 
 /* A socket filter program that puts every packet on queue @queue */

@@ -21,7 +21,9 @@ _CAUSES: dict[tuple[str, int | None], str] = {
     ("TUNSETIFF", _errno.EINVAL): "flags name neither IFF_TUN nor IFF_TAP, or IFF_MULTI_QUEUE "
                                   "disagrees with the existing device, or the name is taken by "
                                   "a device of another kind",
-    ("TUNSETIFF", _errno.EBUSY): "the device exists and is in use (single-queue), or IFF_TUN_EXCL",
+    ("TUNSETIFF", _errno.EBUSY): "the device exists and is in use (single-queue), or "
+                                 "IFF_TUN_EXCL, or it has hash REPORT on and the flags lack "
+                                 "IFF_VNET_HDR (docs/design.md)",
     ("TUNSETIFF", _errno.EEXIST): "this fd is already attached to a device",
     ("TUNSETQUEUE", _errno.EINVAL): "flags are not IFF_ATTACH_QUEUE/IFF_DETACH_QUEUE, or the queue "
                                     "is already in that state, or the device is not multiqueue",

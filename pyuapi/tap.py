@@ -285,6 +285,13 @@ class Tap:
         buf = ctypes.create_string_buffer(raw, len(raw))
         self._ioctl("TUNSETTXFILTER", T.TUNSETTXFILTER, buf)
 
+    def set_persist(self, on: bool) -> None:
+        """TUNSETPERSIST (if_tun.h): keep the device when its last queue fd closes.
+
+        The argument is the value itself, not a pointer to it (tun.c).
+        """
+        self._ioctl("TUNSETPERSIST", T.TUNSETPERSIST, int(on))
+
     def set_carrier(self, on: bool) -> None:
         """TUNSETCARRIER (if_tun.h)."""
         self._set_int("TUNSETCARRIER", T.TUNSETCARRIER, int(on))

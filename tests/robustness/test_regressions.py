@@ -8,11 +8,11 @@ import pytest
 
 from pyuapi import tun as T, virtio_net as V
 from pyuapi.errors import TunError
-from pyuapi.netdev import Injector
+from pyuapi.netdev import Injector, delete_link, set_link_up
 from pyuapi import packets as P
-from pyuapi.tap import HashConfig
+from pyuapi.tap import HashConfig, Tap
 
-from vm_conftest import TapFactory, collect, require_hash
+from vm_conftest import TapFactory, collect, expected, require_hash
 
 
 def test_report_needs_iff_vnet_hdr(make_tap: TapFactory) -> None:
@@ -37,3 +37,47 @@ def test_report_needs_iff_vnet_hdr(make_tap: TapFactory) -> None:
         inj.send(frame)
     got = collect(tap, 1)
     assert [(p.vnet, p.frame) for p in got] == [(b"", frame)]
+
+
+def test_reattach_without_vnet_hdr_is_ebusy(make_tap: TapFactory) -> None:
+    """docs/design.md Validation: TUNSETIFF without IFF_VNET_HDR while REPORT is on is EBUSY.
+
+    A persistent device keeps its hash configuration when its last queue
+    closes, and the first queue to attach again replaces its flags
+    (tun_set_iff).  Without IFF_VNET_HDR that cleared the flag while REPORT
+    stayed on: no header, so the hash silently stopped.  The series now
+    refuses that TUNSETIFF and changes nothing; a new owner attaches with
+    IFF_VNET_HDR, and reporting goes on.
+    """
+    tap = make_tap(queues=1)
+    require_hash(tap)
+    tap.set_vnet_le(True)
+    tap.set_vnet_hdr_sz(V.VNET_HDR_V1_HASH_LEN)
+    cfg = HashConfig(T.TUN_VNET_HASH_REPORT, V.VIRTIO_NET_RSS_HASH_TYPE_ALL, bytes(range(40)))
+    tap.set_vnet_hash(cfg)
+    tap.set_persist(True)
+    name = tap.name
+    tap.close()                                   # the device stays, with REPORT on
+    try:
+        with Tap(name, queues=0, vnet_hdr=False) as bare:
+            with pytest.raises(TunError) as ei:
+                bare.add_queue()
+            assert ei.value.errno == errno.EBUSY, str(ei.value)
+        with Tap(name, queues=1) as again:
+            assert again.iff_flags() & T.IFF_VNET_HDR
+            assert again.vnet_hdr_sz() == V.VNET_HDR_V1_HASH_LEN
+            set_link_up(name)
+            s4, d4 = "10.6.0.3", "10.6.0.4"
+            frame = P.ether(P.ipv4(s4, d4, 17, P.udp(s4, d4, 3, 4)), P.ETH_P_IP)
+            with Injector(name) as inj:
+                inj.send(frame)
+            got = collect(again, 1)
+            assert [p.frame for p in got] == [frame]
+            h, r, _ = expected(again, cfg, frame)
+            assert (got[0].hash_value, got[0].hash_report) == (h, r)
+            # with reporting off, the same re-attach is allowed
+            again.disable_vnet_hash()
+        with Tap(name, queues=1, vnet_hdr=False) as bare:
+            assert not bare.iff_flags() & T.IFF_VNET_HDR
+    finally:
+        delete_link(name)
