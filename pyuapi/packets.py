@@ -18,6 +18,7 @@ __all__ = [
     "Addr", "addr", "checksum", "ether", "vlan", "ipv4", "ipv4_fragments", "ipv6",
     "ExtHeader", "hop_by_hop", "dest_opts", "hao_option", "pad_option", "routing", "rh2",
     "fragment_header", "ah", "ipv6_fragments", "tcp", "udp", "icmpv4_echo", "icmpv6_echo",
+    "udp4_frame",
     "ETH_P_IP", "ETH_P_IPV6", "ETH_P_8021Q", "ETH_P_ARP",
 ]
 
@@ -90,6 +91,11 @@ def udp(src: Addr, dst: Addr, sport: int, dport: int, payload: bytes = b"") -> b
     hdr = struct.pack("!HHHH", sport, dport, length, 0)
     c = _l4_checksum(src, dst, IPPROTO_UDP, hdr + payload) or 0xFFFF
     return hdr[:6] + struct.pack("!H", c) + payload
+
+
+def udp4_frame(src: Addr, dst: Addr, sport: int, dport: int, payload: bytes = b"") -> bytes:
+    """Ethernet II frame of one UDP datagram over IPv4 (RFC 768, RFC 791), default MACs."""
+    return ether(ipv4(src, dst, IPPROTO_UDP, udp(src, dst, sport, dport, payload)), ETH_P_IP)
 
 
 def icmpv4_echo(ident: int = 1, seq: int = 1, payload: bytes = b"") -> bytes:

@@ -74,7 +74,6 @@ class Workdir:
             fcntl.flock(fd, fcntl.LOCK_EX)
         _HELD[key] = fd
 
-
     def unlock(self) -> None:
         """Give the work directory back (the run no longer uses the tree)."""
         fd = _HELD.pop(str(self.root.resolve()), None)

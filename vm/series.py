@@ -101,9 +101,10 @@ def add_selftests(src: Path, kselftests: Path = KSELFTESTS) -> list[str]:
     mk.write_text(add_to_makefile(mk.read_text(), progs))
     changed.append(str(NET_SELFTESTS / "Makefile"))
     maintainers = src / "MAINTAINERS"
-    if maintainers.exists() and "F:\tdrivers/net/tun.c\n" in maintainers.read_text():
+    text = maintainers.read_text() if maintainers.exists() else ""
+    if "F:\tdrivers/net/tun.c\n" in text:
         maintainers.write_text(add_to_maintainers(
-            maintainers.read_text(), "drivers/net/tun.c",
+            text, "drivers/net/tun.c",
             [str(NET_SELFTESTS / p.name) for p in selftest_programs(kselftests)]))
         changed.append("MAINTAINERS")
     frag = kselftests / "config"

@@ -42,7 +42,7 @@ def v4tcp(**kw: object) -> bytes:
 
 
 def v4udp() -> bytes:
-    return P.ether(P.ipv4(S4, D4, 17, P.udp(S4, D4, 53, 5353)), P.ETH_P_IP)
+    return P.udp4_frame(S4, D4, 53, 5353)
 
 
 def v6(nh: int, payload: bytes, ext: list = (), src: str = S6, dst: str = D6) -> bytes:

@@ -2,17 +2,16 @@
 
 Each device gets a 20-byte little-endian header and an RSS + REPORT
 configuration with a table of up to 128 entries (the separately allocated
-state of patches/0003).  One device per batch is brought up and passes
-FRAMES frames, so the skb extension of patches/0002 is allocated and
-freed both ways: half are read back (freed when consumed), half are left
-queued for the teardown to purge.  Only one per batch: on a lockdep
-kernel every qdisc of a device that was ever up costs a synchronize_rcu()
-when it is destroyed (lockdep_unregister_key() in __qdisc_destroy()),
-about 4 s per device under TCG, which at one in ten made 10,000 devices a
-79-minute run.  Devices are torn
-down in batches (``_batch``): by their last fd closing, by RTM_DELLINK,
-or by one group RTM_DELLINK, the last two with the fds open;
-tun_free_netdev frees the state with kvfree_rcu.
+state of patches/0003). One device per batch is brought up and passes
+FRAMES frames, so the skb extension of patches/0002 is allocated and freed
+both ways: half are read back (freed when consumed), half are left queued
+for the teardown to purge. Only one per batch: on a lockdep kernel every
+qdisc of a device that was ever up costs a synchronize_rcu() when it is
+destroyed (lockdep_unregister_key() in __qdisc_destroy()), about 4 s per
+device under TCG, which at one in ten made 10,000 devices a 79-minute run.
+Devices are torn down in batches (``_batch``): by their last fd closing,
+by RTM_DELLINK, or by one group RTM_DELLINK, the last two with the fds
+open; tun_free_netdev frees the state with kvfree_rcu.
 
 Leaks: the debug kernel's kmemleak is scanned by the VM runner after the
 suites (vm/guest.py), and any report fails the run.  Growth: the slab
@@ -81,7 +80,7 @@ def _total(source: str, usage: dict[str, int]) -> int:
 
 def _flow(i: int) -> bytes:
     s4, d4 = "10.8.0.1", "10.8.0.2"
-    return P.ether(P.ipv4(s4, d4, 17, P.udp(s4, d4, 1000 + i, 2000 + 7 * i)), P.ETH_P_IP)
+    return P.udp4_frame(s4, d4, 1000 + i, 2000 + 7 * i)
 
 
 def _configured_tap(rng: random.Random, types: int, up: bool) -> Tap:

@@ -67,7 +67,7 @@ def probe_frames() -> list[bytes]:
     s4, d4, s6, d6 = "10.9.0.1", "10.9.0.2", "2001:db8:9::1", "2001:db8:9::2"
     return [
         P.ether(P.ipv4(s4, d4, 6, P.tcp(s4, d4, 1111, 2222)), P.ETH_P_IP),
-        P.ether(P.ipv4(s4, d4, 17, P.udp(s4, d4, 3333, 4444)), P.ETH_P_IP),
+        P.udp4_frame(s4, d4, 3333, 4444),
         P.ether(P.ipv4(s4, d4, 1, P.icmpv4_echo(1, 1, b"x")), P.ETH_P_IP),
         P.ether(P.ipv6(s6, d6, 6, P.tcp(s6, d6, 5555, 6666)), P.ETH_P_IPV6),
         P.ether(P.ipv6(s6, d6, 17, P.udp(s6, d6, 7, 8)), P.ETH_P_IPV6),

@@ -32,7 +32,7 @@ def test_report_needs_iff_vnet_hdr(make_tap: TapFactory) -> None:
     assert ei.value.errno == errno.EINVAL, str(ei.value)
     # nothing changed: frames still arrive bare, without any header
     s4, d4 = "10.6.0.1", "10.6.0.2"
-    frame = P.ether(P.ipv4(s4, d4, 17, P.udp(s4, d4, 1, 2)), P.ETH_P_IP)
+    frame = P.udp4_frame(s4, d4, 1, 2)
     with Injector(tap.name) as inj:
         inj.send(frame)
     got = collect(tap, 1)
@@ -67,8 +67,7 @@ def test_reattach_without_vnet_hdr_is_ebusy(make_tap: TapFactory) -> None:
             assert again.iff_flags() & T.IFF_VNET_HDR
             assert again.vnet_hdr_sz() == V.VNET_HDR_V1_HASH_LEN
             set_link_up(name)
-            s4, d4 = "10.6.0.3", "10.6.0.4"
-            frame = P.ether(P.ipv4(s4, d4, 17, P.udp(s4, d4, 3, 4)), P.ETH_P_IP)
+            frame = P.udp4_frame("10.6.0.3", "10.6.0.4", 3, 4)
             with Injector(name) as inj:
                 inj.send(frame)
             got = collect(again, 1)

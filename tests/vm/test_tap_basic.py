@@ -20,7 +20,7 @@ from conftest import TapFactory
 
 def frame(i: int) -> bytes:
     s, d = "10.9.0.1", "10.9.0.2"
-    return P.ether(P.ipv4(s, d, 17, P.udp(s, d, 4000 + i, 53, i.to_bytes(4, "big"))), P.ETH_P_IP)
+    return P.udp4_frame(s, d, 4000 + i, 53, i.to_bytes(4, "big"))
 
 
 def collect(tap: Tap, n: int, timeout: float = 2.0) -> list[Packet]:

@@ -21,7 +21,7 @@ def sample_frames(n: int = 0) -> list[bytes]:
     home, care = "2001:db8:aa::1", "2001:db8:bb::2"
     out = [
         P.ether(P.ipv4(s4, d4, 6, P.tcp(s4, d4, 1, 2)), P.ETH_P_IP),
-        P.ether(P.ipv4(s4, d4, 17, P.udp(s4, d4, 3, 4)), P.ETH_P_IP),
+        P.udp4_frame(s4, d4, 3, 4),
         P.ether(P.ipv4(s4, d4, 1, P.icmpv4_echo()), P.ETH_P_IP),
         P.ether(P.ipv4(s4, d4, 6, P.tcp(s4, d4, 5, 6), options=b"\x01" * 4), P.ETH_P_IP),
         P.ether(P.ipv4(s4, d4, 6, P.tcp(s4, d4, 7, 8), mf=True), P.ETH_P_IP),
