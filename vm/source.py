@@ -51,9 +51,14 @@ def git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
     return proc
 
 
+def debian_src_dir(cache: Path) -> Path:
+    """Where :func:`debian_base` extracts the Debian tarball under *cache*."""
+    return cache / "src" / f"{DEBIAN_PACKAGE}_{DEBIAN_VERSION}"
+
+
 def debian_base(cache: Path, tarball: Path = DEBIAN_TARBALL) -> Base:
     """The Debian tarball as a git repository under *cache*, made on first use."""
-    repo = cache / "src" / f"{DEBIAN_PACKAGE}_{DEBIAN_VERSION}"
+    repo = debian_src_dir(cache)
     if not (repo / ".git" / "tunrss-base-done").exists():
         if not tarball.exists():
             raise SetupError(f"{tarball} is missing: install it with "

@@ -11,8 +11,12 @@ from pathlib import Path
 import pytest
 
 from pyuapi import ioctl
+from vm import pipeline, source
 
-KSRC = Path(os.environ.get("TUNRSS_KSRC", Path.home() / ".cache/tunrss/src/linux-source-6.12"))
+# The Debian base that make vm-test extracts (vm/source.py), or TUNRSS_KSRC
+KSRC = Path(os.environ.get("TUNRSS_KSRC")
+            or source.debian_src_dir(pipeline.Options.from_env(dict(os.environ)).cache))
+NO_KSRC = f"kernel source not found at {KSRC}: make vm-test extracts it (or set TUNRSS_KSRC)"
 
 # (C macro call, python equivalent given an encoding)
 CASES = [
@@ -51,7 +55,7 @@ def test_arch_table_matches_gcc(arch: str, tmp_path: Path) -> None:
     hdr = KSRC / "arch" / arch / "include/uapi/asm/ioctl.h"
     generic = KSRC / "include/uapi/asm-generic/ioctl.h"
     if not hdr.exists() or not generic.exists():
-        pytest.skip(f"kernel source with arch/{arch} headers not found at {KSRC}")
+        pytest.skip(f"arch/{arch} headers missing; {NO_KSRC}")
     inc = tmp_path / "inc"
     (inc / "asm").mkdir(parents=True)
     (inc / "asm-generic").mkdir()
@@ -65,7 +69,7 @@ def test_arch_table_matches_gcc(arch: str, tmp_path: Path) -> None:
 def test_generic_table_matches_kernel_source_header(tmp_path: Path) -> None:
     generic = KSRC / "include/uapi/asm-generic/ioctl.h"
     if not generic.exists():
-        pytest.skip(f"kernel source not found at {KSRC}")
+        pytest.skip(NO_KSRC)
     inc = tmp_path / "inc"
     (inc / "asm").mkdir(parents=True)
     (inc / "asm" / "ioctl.h").write_text("#include <asm-generic/ioctl.h>\n")
