@@ -1,7 +1,9 @@
+# SPDX-License-Identifier: GPL-2.0
 # tun virtio-net RSS / hash reporting harness.  `make help` lists the targets.
 #
 # Variables (all optional), passed to the pipeline through the environment:
-#   KERNEL_DIR=/path/to/linux  build the user's git tree instead of Debian's 6.12
+#   BASE=6.12|mainline         the Debian kernel base, pinned in vm/bases.pin
+#   KERNEL_DIR=/path/to/linux  build the user's git tree instead of a BASE
 #   KERNEL_BASE=<rev>          revision of KERNEL_DIR to use (default HEAD)
 #   KCONFIG=normal|debug       config variant (vm/config/)
 #   VM_ACCEL=auto|kvm|tcg      accelerator; auto probes KVM, falls back to TCG
@@ -16,10 +18,10 @@
 #   TUNRSS_CACHE=~/.cache/tunrss  kernel sources, build trees and ccache
 
 PY := .venv/bin/python
-export CI_VARIANTS SERIES_VERSION SERIES_CHECK KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE VM_TESTS
+export BASE CI_VARIANTS SERIES_VERSION SERIES_CHECK KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE VM_TESTS
 CACHE := $(or $(TUNRSS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tunrss)
 
-.PHONY: help setup vm-test test host-test kernel vm-shell ci series clean distclean
+.PHONY: help setup vm-test test host-test kernel vm-shell ci series bases clean distclean
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -43,6 +45,10 @@ host-test: setup
 ## kernel      build the kernel only; prints the bzImage path
 kernel: setup
 	$(PY) -m vm kernel
+
+## bases       the pinned kernel bases and what the archive offers (BASES_UPDATE=1 re-pins)
+bases: setup
+	$(PY) -m vm bases $(if $(BASES_UPDATE),--update)
 
 ## vm-shell    an interactive root shell in the same VM
 vm-shell: setup
@@ -80,6 +86,6 @@ clean:
 	rm -rf results kselftests/out .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-## distclean   clean, and drop .venv and the cache ($(CACHE))
+## distclean   clean, and drop .venv and the cache (downloaded .debs, sources, builds, ccache)
 distclean: clean
 	rm -rf .venv "$(CACHE)"

@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import kconfig
 from .errors import BuildError
 
 _ERROR = re.compile(r": (fatal )?error: |: undefined reference to |\*\*\* ")
@@ -162,12 +163,15 @@ def kmake(work: Workdir, targets: list[str], log: Path, env: dict[str, str],
                 "CC=ccache gcc", "HOSTCC=ccache gcc", *targets], log, env=env)
 
 
-def configure(work: Workdir, frags: list[Path], log: Path, env: dict[str, str]) -> Path:
-    """tinyconfig + fragments + olddefconfig into the build tree."""
+def configure(work: Workdir, frags: list[Path], log: Path, env: dict[str, str],
+              symbols: set[str]) -> Path:
+    """tinyconfig + the fragments (under the tree's option names, *symbols*:
+    vm/kconfig.py) + olddefconfig into the build tree."""
     work.build.mkdir(parents=True, exist_ok=True)
+    request = kconfig.write_request(frags, symbols, work.root / "request.config")
     kmake(work, ["tinyconfig"], log, env, 1)
     run_logged([str(work.src / "scripts/kconfig/merge_config.sh"), "-m", "-O",
-                str(work.build), str(work.build / ".config"), *map(str, frags)],
+                str(work.build), str(work.build / ".config"), str(request)],
                log, cwd=work.src, env=env)
     kmake(work, ["olddefconfig"], log, env, 1)
     return work.build / ".config"

@@ -160,8 +160,9 @@ def per_patch(base: source.Base, patches: list[Path], work: build.Workdir, cache
     blog.write_text("")
     with st.stage("ci-base", f"configure and build the base in {work.root}"):
         source.checkout(base, work.src)
-        build.configure(work, frags, blog, env)
-        kconfig.check(frags, work.build / ".config")
+        symbols = kconfig.tree_symbols(work.src)
+        build.configure(work, frags, blog, env, symbols)
+        kconfig.check(frags, work.build / ".config", symbols)
         build.kmake(work, ["bzImage"], blog, env, jobs)
     for n, patch in enumerate(patches, 1):
         step = Step(patch, touched_files(patch))
@@ -251,8 +252,7 @@ def run(opts: "Options", variants: list[str]) -> int:  # noqa: F821 (pipeline.Op
     if opts.results.exists():
         shutil.rmtree(opts.results)
     opts.results.mkdir(parents=True)
-    base = (source.user_base(opts.kernel_dir, opts.kernel_base) if opts.kernel_dir
-            else source.debian_base(opts.cache))
+    base = pipeline.resolve_base(opts)
     patches = source.series(opts.patch_dir)
     work = build.Workdir(opts.cache / "work" / f"{base.commit[:12]}-ci")
     logs = opts.results / "ci"

@@ -1,12 +1,19 @@
+# SPDX-License-Identifier: GPL-2.0
 """Kernel configuration: ``make tinyconfig`` plus the fragments in vm/config/.
 
 After ``olddefconfig`` every option a fragment asks for is checked: an option
 whose dependencies are missing is dropped silently by Kconfig, and a silently
 missing CONFIG_IPV6 or CONFIG_TUN costs an hour of confusion.
+
+Fragments use one name per option whatever the base: where a newer tree
+renamed an option (RENAMED), the request is translated to the name the tree
+defines, and an option the tree defines under neither name is an error
+before any configuring.
 """
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 from .errors import ConfigError
@@ -18,6 +25,14 @@ VARIANTS = {
     # `make bench`: with the harness-only patches of bench/kernel/ on top
     "bench": ["base.config", "bench.config"],
 }
+# Old name -> new name, for options mainline renamed since the oldest base.
+RENAMED = {
+    # fs/proc/Kconfig: the sysctl option lost its PROC_ prefix (7.x)
+    "CONFIG_PROC_SYSCTL": "CONFIG_SYSCTL",
+}
+# An entry is "config NAME" alone on its line (a stray indent happens);
+# help text that starts with the word "config" has more words after it.
+_KCONFIG_SYMBOL = re.compile(r"^[ \t]*(?:menu)?config[ \t]+(\w+)[ \t]*$", re.MULTILINE)
 _SET = re.compile(r"^(CONFIG_\w+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_\w+) is not set$")
 
@@ -59,9 +74,51 @@ def wanted(paths: list[Path]) -> dict[str, str]:
     return merged
 
 
-def check(paths: list[Path], dotconfig: Path) -> None:
-    """Raise ConfigError listing every requested option that did not stick."""
-    bad = missing(wanted(paths), parse(dotconfig.read_text()))
+def tree_symbols(src: Path) -> set[str]:
+    """Every CONFIG_ symbol a ``config``/``menuconfig`` entry of *src* defines
+    (through ``git grep`` in a checkout: a second, not the five a walk takes)."""
+    proc = subprocess.run(["git", "-C", str(src), "grep", "-h", "-E", r"^\s*(menu)?config\s",
+                           "--", "*Kconfig*"], text=True, capture_output=True)
+    if proc.returncode == 0:
+        return {"CONFIG_" + m for m in _KCONFIG_SYMBOL.findall(proc.stdout)}
+    found: set[str] = set()
+    for path in src.rglob("Kconfig*"):
+        if path.is_file():
+            found.update("CONFIG_" + m for m in
+                         _KCONFIG_SYMBOL.findall(path.read_text(errors="replace")))
+    return found
+
+
+def for_tree(request: dict[str, str], symbols: set[str]) -> dict[str, str]:
+    """*request* with each renamed option under the name the tree defines;
+    ConfigError for an option the tree does not define at all."""
+    out: dict[str, str] = {}
+    unknown = []
+    for name, value in request.items():
+        if name not in symbols and RENAMED.get(name) in symbols:
+            name = RENAMED[name]
+        elif name not in symbols:
+            unknown.append(name)
+        out[name] = value
+    if unknown:
+        raise ConfigError("config fragments ask for options this tree does not define "
+                          "(renamed? add them to vm/kconfig.py RENAMED): " + ", ".join(unknown))
+    return out
+
+
+def write_request(paths: list[Path], symbols: set[str], dest: Path) -> Path:
+    """The merged request of *paths* for this tree, as one fragment file."""
+    lines = [f"{k}={v}" if v != "n" else f"# {k} is not set"
+             for k, v in for_tree(wanted(paths), symbols).items()]
+    dest.write_text("\n".join(lines) + "\n")
+    return dest
+
+
+def check(paths: list[Path], dotconfig: Path, symbols: set[str] | None = None) -> None:
+    """Raise ConfigError listing every requested option that did not stick
+    (under its name in the tree, when *symbols* of the tree are given)."""
+    request = wanted(paths) if symbols is None else for_tree(wanted(paths), symbols)
+    bad = missing(request, parse(dotconfig.read_text()))
     if bad:
         raise ConfigError("config fragment options did not survive olddefconfig "
                           "(missing dependency?):\n  " + "\n  ".join(bad))

@@ -12,8 +12,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from . import accel, build, export, kconfig, results, source, splat
+from . import accel, bases, build, export, kconfig, results, source, splat
 from .errors import PipelineError, SetupError
 from .stages import Stages
 
@@ -40,6 +41,7 @@ class Options:
 
     cache: Path
     results: Path
+    base: str = source.DEFAULT_BASE
     kernel_dir: Path | None = None
     kernel_base: str = "HEAD"
     variant: str = "normal"
@@ -58,6 +60,7 @@ class Options:
         return cls(
             cache=Path(env.get("TUNRSS_CACHE") or cache_home / "tunrss"),
             results=Path(env.get("RESULTS") or REPO / "results").resolve(),
+            base=env.get("BASE") or source.DEFAULT_BASE,
             kernel_dir=Path(env["KERNEL_DIR"]).resolve() if env.get("KERNEL_DIR") else None,
             kernel_base=env.get("KERNEL_BASE") or "HEAD",
             variant=env.get("KCONFIG") or "normal",
@@ -74,6 +77,10 @@ class Options:
         )
 
     def __post_init__(self) -> None:
+        names = bases.read_pins()
+        if self.base not in names:
+            raise PipelineError(f"BASE={self.base!r}: use one of {', '.join(names)} "
+                                "(vm/bases.pin), or KERNEL_DIR= for a tree of your own")
         for t in self.tests:
             if t not in C_SUITES and not (REPO / t).exists():
                 raise PipelineError(f"VM_TESTS: {t!r} is neither {' nor '.join(C_SUITES)} "
@@ -89,6 +96,11 @@ class Kernel:
     fragments: list[Path]
     log: Path
     cached: bool = False
+
+
+def resolve_base(opts: Options, say: Callable[[str], None] = print) -> source.Base:
+    """The base every command builds on: KERNEL_DIR, else BASE (vm/bases.pin)."""
+    return source.resolve_base(opts.cache, opts.base, opts.kernel_dir, opts.kernel_base, say)
 
 
 def extra_fragments() -> list[Path]:
@@ -109,8 +121,7 @@ def prepare_kernel(opts: Options, st: Stages) -> Kernel:
     opts.results.mkdir(parents=True, exist_ok=True)
     log = opts.results / "build.log"
     with st.stage("fetch", "base kernel source"):
-        base = (source.user_base(opts.kernel_dir, opts.kernel_base) if opts.kernel_dir
-                else source.debian_base(opts.cache))
+        base = resolve_base(opts, lambda msg: st.say("fetch", msg))
         st.say("fetch", base.describe)
     patches = kernel_patches(opts.patch_dir, opts.variant)
     frags = kconfig.fragments(opts.variant, extra_fragments())
@@ -138,8 +149,9 @@ def prepare_kernel(opts: Options, st: Stages) -> Kernel:
     else:
         work.config_stamp.unlink(missing_ok=True)
         with st.stage("config", f"tinyconfig + {', '.join(p.name for p in frags)}"):
-            dotconfig = build.configure(work, frags, log, env)
-            kconfig.check(frags, dotconfig)
+            symbols = kconfig.tree_symbols(work.src)
+            dotconfig = build.configure(work, frags, log, env, symbols)
+            kconfig.check(frags, dotconfig, symbols)
         work.config_stamp.write_text(ckey + "\n")
     with st.stage("build", f"bzImage with -j{opts.jobs}, log {log}"):
         build.compile_kernel(work, log, env, opts.jobs)
@@ -162,9 +174,12 @@ def build_selftests(kernel: Kernel, opts: Options, st: Stages) -> list[dict]:
         return suites
     with st.stage("selftests", " and ".join(wanted)):
         if "tun-selftest" in wanted:
-            build.run_logged(["gcc", "-O2", "-Wall", "-isystem", str(kernel.work.headers),
-                              "-I", str(ksft), "-o", str(out / "tun"),
-                              str(ksft / "net" / "tun.c")], log)
+            # Through the selftests' own Makefile: mainline's tun.c needs
+            # libynl (tools/net/ynl), which that Makefile generates and builds
+            # first with the venv's python3 (PyYAML, requirements.txt).
+            build.run_logged(["make", "-C", str(ksft / "net"), f"OUTPUT={out}",
+                              f"KHDR_INCLUDES=-isystem {kernel.work.headers}",
+                              str(out / "tun")], log, env=vng_env())
             suites.append({"name": "tun-selftest", "kind": "ktap", "project": False,
                            "harness": True, "argv": [*LINE_BUFFERED, str(out / "tun")]})
         if "kselftests" in wanted and (KSELFTESTS / "Makefile").exists():
@@ -375,7 +390,7 @@ def report(opts: Options, st: Stages, kernel: Kernel, choice: str, rc: int,
     c = results.counts(tests)
     total = round(st.elapsed(), 1)
     results.write_json(opts.results / "results.json", {
-        "kernel": {"base": kernel.base.describe, "commit": kernel.base.commit,
+        "kernel": {**kernel.base.record(),
                    "variant": opts.variant, "key": kernel.key, "cached": kernel.cached,
                    "patches": [p.name for p in kernel.patches],
                    "bzImage": str(kernel.work.bzimage)},

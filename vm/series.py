@@ -17,7 +17,7 @@ import re
 import shutil
 from pathlib import Path
 
-from . import build, ci, source
+from . import build, ci, pipeline, source
 from .errors import PipelineError
 from .stages import Stages
 
@@ -154,8 +154,7 @@ def identity() -> dict[str, str]:
 
 
 def export(opts: "Options", st: Stages, version: int, check: bool = True) -> int:  # noqa: F821
-    base = (source.user_base(opts.kernel_dir, opts.kernel_base) if opts.kernel_dir
-            else source.debian_base(opts.cache))
+    base = pipeline.resolve_base(opts)
     patches = source.series(opts.patch_dir)
     cover = opts.patch_dir / source.COVER_LETTER
     out = opts.results / "series"

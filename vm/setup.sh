@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Install what the harness needs on Debian 12: system packages (as root, or
 # print the exact apt-get command) and the pinned Python packages into .venv.
+# The kernel source itself is not installed: vm/bases.py downloads the pinned
+# linux-source package into the cache with an apt configuration of its own.
 # Idempotent and quick when everything is there.  Called by every make target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LINUX_SOURCE="linux-source-6.12=6.12.117-1~deb12u1"
 packages=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils rsync
 	ccache git python3 python3-venv
@@ -13,19 +15,15 @@ packages=(
 	sparse codespell
 	# scripts/spdxcheck.py, which checkpatch runs on every patch
 	python3-ply python3-git
+	# the kernel base is fetched with a private apt configuration (vm/bases.py)
+	debian-archive-keyring
 )
-# The Debian base is only needed when no KERNEL_DIR is given.
-[ -n "${KERNEL_DIR:-}" ] || packages+=("$LINUX_SOURCE")
 
 missing=()
-for spec in "${packages[@]}"; do
-	name=${spec%%=*}
-	want=${spec#*=}
-	[ "$want" = "$spec" ] && want=""
-	have=$(dpkg-query -W -f='${db:Status-Abbrev} ${Version}' "$name" 2>/dev/null || true)
-	case "$have" in
-	"ii "*) [ -z "$want" ] || [ "${have#ii  }" = "$want" ] || missing+=("$spec") ;;
-	*) missing+=("$spec") ;;
+for name in "${packages[@]}"; do
+	case "$(dpkg-query -W -f='${db:Status-Abbrev}' "$name" 2>/dev/null || true)" in
+	"ii "*) ;;
+	*) missing+=("$name") ;;
 	esac
 done
 

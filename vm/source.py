@@ -1,10 +1,12 @@
-"""The kernel source: a pinned base plus the series in patches/.
+# SPDX-License-Identifier: GPL-2.0
+"""The kernel source: a named, pinned base plus the series in patches/.
 
-The default base is Debian's ``linux-source-6.12`` tarball, extracted once
-into the cache and committed as a single git commit with fixed metadata, so
-its commit id is the same on every machine.  ``KERNEL_DIR`` names a user's
-kernel git tree instead; it is only read: the harness clones it with
-``--shared`` into the cache and checks out ``KERNEL_BASE`` (default HEAD).
+A named base (``BASE=mainline|6.12``, vm/bases.py) is a Debian
+``linux-source-X.Y`` package: its tarball is extracted once into the cache
+and committed as a single git commit with fixed metadata, so its commit id is
+the same on every machine.  ``KERNEL_DIR`` names a user's kernel git tree
+instead; it is only read: the harness clones it with ``--shared`` into the
+cache and checks out ``KERNEL_BASE`` (default HEAD).
 """
 from __future__ import annotations
 
@@ -15,12 +17,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+from . import bases
 from .errors import PatchError, SetupError
 
-DEBIAN_PACKAGE = "linux-source-6.12"
-DEBIAN_VERSION = "6.12.117-1~deb12u1"
-DEBIAN_TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
+DEFAULT_BASE = "6.12"
 # Fixed identity and dates make the base commit id reproducible.
 _BASE_ENV = {
     "GIT_AUTHOR_NAME": "base", "GIT_AUTHOR_EMAIL": "base@localhost",
@@ -30,6 +32,7 @@ _BASE_ENV = {
 # The tarball's .gitignore ends with a Debian stanza that ignores every
 # top-level entry; it would hide the whole tree from git.
 _DEBIAN_STANZA = "#\n# Debian packaging"
+_DONE = "tunrss-base-done"
 COVER_LETTER = "0000-cover-letter.patch"
 
 
@@ -38,6 +41,15 @@ class Base:
     repo: Path  # a git repository holding the base commit
     commit: str  # full commit id
     describe: str  # human-readable origin
+    name: str = ""  # the BASE name, "" for KERNEL_DIR
+    package: str = ""  # the Debian package and version built ...
+    version: str = ""
+    pinned: str = ""  # ... and the version vm/bases.pin asked for
+
+    def record(self) -> dict[str, str]:
+        """What results.json and kcidb.json say about the base."""
+        return {"base": self.describe, "commit": self.commit, "base_name": self.name,
+                "package": self.package, "version": self.version, "pinned_version": self.pinned}
 
 
 def git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
@@ -51,23 +63,42 @@ def git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
     return proc
 
 
-def debian_src_dir(cache: Path) -> Path:
-    """Where :func:`debian_base` extracts the Debian tarball under *cache*."""
-    return cache / "src" / f"{DEBIAN_PACKAGE}_{DEBIAN_VERSION}"
+def debian_src_dir(cache: Path, package: str, version: str) -> Path:
+    """Where :func:`debian_base` extracts a Debian source package under *cache*."""
+    return cache / "src" / f"{package}_{version}"
 
 
-def debian_base(cache: Path, tarball: Path = DEBIAN_TARBALL) -> Base:
-    """The Debian tarball as a git repository under *cache*, made on first use."""
-    repo = debian_src_dir(cache)
-    if not (repo / ".git" / "tunrss-base-done").exists():
-        if not tarball.exists():
-            raise SetupError(f"{tarball} is missing: install it with "
-                             f"'apt-get install {DEBIAN_PACKAGE}={DEBIAN_VERSION}' "
-                             "(make setup does this as root)")
+def _extract_deb(deb: Path, dest: Path) -> Path:
+    """The kernel tarball inside a linux-source .deb, unpacked under *dest*;
+    returns the tree's top directory."""
+    listing = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], check=True,
+                             stdout=subprocess.PIPE).stdout
+    names = subprocess.run(["tar", "-t"], input=listing, check=True,
+                           stdout=subprocess.PIPE).stdout.decode().split()
+    inner = [n for n in names if re.fullmatch(r"\./usr/src/linux-source-[\d.]+\.tar\.(xz|bz2)", n)]
+    if len(inner) != 1:
+        raise SetupError(f"{deb}: expected one usr/src/linux-source-*.tar.* inside, found {inner}")
+    tarball = subprocess.run(["tar", "-xO", inner[0]], input=listing, check=True,
+                             stdout=subprocess.PIPE).stdout
+    flag = "-J" if inner[0].endswith(".xz") else "-j"
+    subprocess.run(["tar", "-x", flag, "-C", str(dest)], input=tarball, check=True)
+    (top,) = dest.iterdir()
+    return top
+
+
+def debian_base(cache: Path, name: str = DEFAULT_BASE,
+                say: Callable[[str], None] = print) -> Base:
+    """Base *name* of vm/bases.pin as a git repository under *cache*, made on
+    first use; the download goes through vm/bases.py's private apt."""
+    def have(package: str, version: str) -> bool:
+        return (debian_src_dir(cache, package, version) / ".git" / _DONE).exists()
+
+    chosen, deb = bases.resolve(name, cache, have, say)
+    repo = debian_src_dir(cache, chosen.package, chosen.version)
+    if deb is not None:
         repo.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=repo.parent) as tmp:
-            subprocess.run(["tar", "-xJf", str(tarball), "-C", tmp], check=True)
-            (top,) = Path(tmp).iterdir()
+            top = _extract_deb(deb, Path(tmp))
             gitignore = top / ".gitignore"
             text = gitignore.read_text()
             if _DEBIAN_STANZA in text:
@@ -77,14 +108,29 @@ def debian_base(cache: Path, tarball: Path = DEBIAN_TARBALL) -> Base:
             # compete with the kernel build for minutes; clones use --shared.
             git("config", "gc.auto", "0", cwd=top)
             git("add", "-A", cwd=top)
-            git("commit", "-q", "-m",
-                f"Linux {DEBIAN_VERSION} from Debian {DEBIAN_PACKAGE}", cwd=top, env=_BASE_ENV)
-            (top / ".git" / "tunrss-base-done").touch()
+            git("commit", "-q", "-m", f"Linux {chosen.version} from Debian {chosen.package}",
+                cwd=top, env=_BASE_ENV)
+            (top / ".git" / _DONE).touch()
             if repo.exists():
                 shutil.rmtree(repo)
             top.rename(repo)
     commit = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
-    return Base(repo, commit, f"Debian {DEBIAN_PACKAGE} {DEBIAN_VERSION}")
+    return Base(repo, commit, f"Debian {chosen.package} {chosen.version}", name,
+                chosen.package, chosen.version, chosen.pin.version)
+
+
+def pinned_src_dir(cache: Path, name: str = DEFAULT_BASE) -> Path:
+    """Where the pinned version of base *name* is (or will be) extracted."""
+    pin = bases.read_pins()[name]
+    return debian_src_dir(cache, pin.package, pin.version)
+
+
+def resolve_base(cache: Path, name: str, kernel_dir: Path | None, kernel_rev: str = "HEAD",
+                 say: Callable[[str], None] = print) -> Base:
+    """KERNEL_DIR at KERNEL_BASE when given, else the named Debian base."""
+    if kernel_dir is not None:
+        return user_base(kernel_dir, kernel_rev)
+    return debian_base(cache, name, say)
 
 
 def user_base(kernel_dir: Path, rev: str = "HEAD") -> Base:

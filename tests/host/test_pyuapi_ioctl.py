@@ -15,7 +15,7 @@ from vm import pipeline, source
 
 # The Debian base that make vm-test extracts (vm/source.py), or TUNRSS_KSRC
 KSRC = Path(os.environ.get("TUNRSS_KSRC")
-            or source.debian_src_dir(pipeline.Options.from_env(dict(os.environ)).cache))
+            or source.pinned_src_dir(pipeline.Options.from_env(dict(os.environ)).cache))
 NO_KSRC = f"kernel source not found at {KSRC}: make vm-test extracts it (or set TUNRSS_KSRC)"
 
 # (C macro call, python equivalent given an encoding)

@@ -13,6 +13,7 @@ import pytest
 from pyuapi import errors, sysio, tun as T, virtio_net as V
 from pyuapi.tap import HashConfig, Packet, diagnose_vnet_hash
 from pyuapi.usermem import GuardedBuffer
+from vm import pipeline, source
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = bytes(range(1, 41))
@@ -30,7 +31,8 @@ def test_design_md_defines_match() -> None:
 
 
 def test_every_612_ioctl_and_flag_is_bound() -> None:
-    src = Path.home() / ".cache/tunrss/src/linux-source-6.12/include/uapi/linux/if_tun.h"
+    cache = pipeline.Options.from_env(dict(os.environ)).cache
+    src = source.pinned_src_dir(cache, "6.12") / "include/uapi/linux/if_tun.h"
     text = src.read_text() if src.exists() else Path("/usr/include/linux/if_tun.h").read_text()
     names = re.findall(r"^#define\s+((?:TUN|IFF)\w*)\s", text, re.M)
     assert len(names) > 40

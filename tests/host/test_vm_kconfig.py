@@ -31,3 +31,36 @@ def test_shipped_fragments_exist_and_ask_for_the_test_needs() -> None:
 def test_unknown_variant() -> None:
     with pytest.raises(ConfigError, match="KCONFIG='fast'"):
         kconfig.fragments("fast")
+
+
+def test_renamed_option_takes_the_name_the_tree_defines(tmp_path) -> None:
+    frag = tmp_path / "f.config"
+    frag.write_text("CONFIG_PROC_SYSCTL=y\nCONFIG_TUN=y\n")
+    old_tree = {"CONFIG_PROC_SYSCTL", "CONFIG_SYSCTL", "CONFIG_TUN"}  # 6.12
+    new_tree = {"CONFIG_SYSCTL", "CONFIG_TUN"}  # 7.3: fs/proc/Kconfig's SYSCTL
+    assert kconfig.for_tree(kconfig.wanted([frag]), old_tree) == \
+        {"CONFIG_PROC_SYSCTL": "y", "CONFIG_TUN": "y"}
+    assert kconfig.for_tree(kconfig.wanted([frag]), new_tree) == \
+        {"CONFIG_SYSCTL": "y", "CONFIG_TUN": "y"}
+    # the check looks for the option under the tree's name
+    dot = tmp_path / ".config"
+    dot.write_text("CONFIG_SYSCTL=y\nCONFIG_TUN=y\n")
+    kconfig.check([frag], dot, new_tree)
+    with pytest.raises(ConfigError, match="CONFIG_PROC_SYSCTL=y requested"):
+        kconfig.check([frag], dot)
+
+
+def test_option_no_tree_defines_is_rejected_before_configuring(tmp_path) -> None:
+    frag = tmp_path / "f.config"
+    frag.write_text("CONFIG_TUN=y\nCONFIG_NO_SUCH_THING=y\n")
+    with pytest.raises(ConfigError, match="does not define.*CONFIG_NO_SUCH_THING"):
+        kconfig.write_request([frag], {"CONFIG_TUN"}, tmp_path / "req.config")
+
+
+def test_tree_symbols_reads_config_and_menuconfig(tmp_path) -> None:
+    (tmp_path / "drivers").mkdir()
+    (tmp_path / "drivers" / "Kconfig").write_text(
+        'menuconfig NETDEVICES\n\tbool "x"\nif NETDEVICES\nconfig TUN\n\ttristate "t"\n'
+        '\thelp\n\t  config FOO in help text is indented prose\nendif\n')
+    (tmp_path / "Kconfig.debug").write_text("config KASAN\n\tbool\n")
+    assert kconfig.tree_symbols(tmp_path) == {"CONFIG_NETDEVICES", "CONFIG_TUN", "CONFIG_KASAN"}

@@ -91,6 +91,6 @@ def test_user_base_rejects_unknown_rev(base) -> None:
         source.user_base(base.repo, "nope")
 
 
-def test_debian_base_without_tarball_says_how_to_install(tmp_path) -> None:
-    with pytest.raises(source.SetupError, match="apt-get install linux-source-6.12="):
-        source.debian_base(tmp_path, tarball=tmp_path / "missing.tar.xz")
+def test_debian_base_of_unknown_name_lists_the_names(tmp_path) -> None:
+    with pytest.raises(source.SetupError, match="BASE='6.1': use one of mainline, 6.12"):
+        source.debian_base(tmp_path, "6.1")
