@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The datapath benchmark, run inside the VM (``python -m bench.datapath OUT``).
 
 A multiqueue tap in a fresh network namespace; an injector sends the frame

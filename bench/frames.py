@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The frame mix of the datapath benchmark: IPv4 and IPv6, TCP and UDP, some
 IPv6 frames with extension headers (a Destination Options header with a Home
 Address option, a type 2 Routing header, a Hop-by-Hop header), many flows.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Throughput of pyuapi.rss.hash_frame on IPv6/TCP frames (not a timed test).
 
 Usage: python3 bench/pyuapi_hash.py [--n 200000] [--frames 1024]

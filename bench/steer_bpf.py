@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A steering eBPF program that picks the queue from the packet, for mode 5
 of the datapath benchmark (TUNSETSTEERINGEBPF).
 

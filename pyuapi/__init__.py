@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pyuapi: ctypes bindings for the tun UAPI and a reference virtio-net hash.
 
 Modules: :mod:`pyuapi.ioctl` (ioctl numbers), :mod:`pyuapi.layout`
@@ -7,6 +8,8 @@ Modules: :mod:`pyuapi.ioctl` (ioctl numbers), :mod:`pyuapi.layout`
 builders), :mod:`pyuapi.check` (layout checker against compiled C).
 """
 
+__version__ = "0.1.0"
+
 from .layout import CheckedStructure, LayoutError
 
-__all__ = ["CheckedStructure", "LayoutError"]
+__all__ = ["CheckedStructure", "LayoutError", "__version__"]

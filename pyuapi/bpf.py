@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A minimal steering eBPF program for TUNSETSTEERINGEBPF.
 
 Loads ``r0 = queue; exit`` as BPF_PROG_TYPE_SOCKET_FILTER with bpf(2)

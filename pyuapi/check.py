@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Layout checker: compare the ctypes side with a compiled C program.
 
 ``python -m pyuapi.check --headers DIR [--require-new]`` generates a C

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Link state and frame injection for a tap's kernel side.
 
 ``set_link_up`` uses SIOCGIFFLAGS/SIOCSIFFLAGS (include/uapi/linux/sockios.h,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A throwaway network namespace for the calling thread.
 
 ``with NetNS():`` unshares a new network namespace (unshare(2)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Random frames and hash configurations for differential tests (issue 4).
 
 Every frame category that the hash rules of :mod:`pyuapi.rss` distinguish is

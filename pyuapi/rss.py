@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Reference virtio-net hash (Toeplitz) and RSS queue selection.
 
 Follows the virtio spec 1.2+, 5.1.6.4.3 "Hash calculation for incoming

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A multiqueue tap device driven through /dev/net/tun.
 
 Wraps the ioctls of include/uapi/linux/if_tun.h (Linux 6.12) and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tun/tap UAPI: ioctl numbers, flags and structs.
 
 Mirrors include/uapi/linux/if_tun.h of Linux 6.12 plus the proposed

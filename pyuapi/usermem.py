@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """User memory with a guard page, to hand the kernel a pointer that faults
 part-way (EFAULT tests: docs/design.md "bad user pointer anywhere in the
 payload (header or table)").

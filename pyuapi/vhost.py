@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vhost-net from user space: the UAPI structs and ioctls of
 include/uapi/linux/vhost.h and vhost_types.h (Linux 6.12), and a minimal
 driver of one receive virtqueue, to read a tap the way a VMM with vhost

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """virtio-net header structs and hash constants.
 
 Mirrors include/uapi/linux/virtio_net.h (Linux 6.12) and the virtio spec

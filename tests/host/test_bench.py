@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench/ without a VM: the eBPF steering program's model, the sendmmsg
 structs, the touch patch of the loop benchmark, the console parser of the
 kernel hash microbenchmark, the per-mode summary and the target checks."""

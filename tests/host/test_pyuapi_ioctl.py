@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pyuapi.ioctl against the numbers gcc prints for the same macros."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pyuapi.rss against the series' own C hash code, compiled for user space.
 
 patches/ adds net/core/virtio_net_hash.c.  Its virtio_net_hash_eth() parses a

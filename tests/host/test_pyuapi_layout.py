@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """CheckedStructure: no implicit padding, explicit pads must be zero."""
 
 from __future__ import annotations

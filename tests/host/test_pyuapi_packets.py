@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pyuapi.packets: lengths, chain encoding and checksums."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pyuapi.randframes: deterministic, covers every hashing rule, valid configs."""
 
 from __future__ import annotations

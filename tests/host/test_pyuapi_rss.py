@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pyuapi.rss: Microsoft vectors and one case per rule of the module docstring."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pyuapi.tun / pyuapi.tap / pyuapi.errors pieces that need no root."""
 
 from __future__ import annotations

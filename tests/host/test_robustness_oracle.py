@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tests/robustness/vnet_oracle.py: the errno predicted for each docs/design.md row."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fixtures for the robustness suites (issue 7): `make fuzz`, `make stress`.
 
 The tap fixtures and the skip/fail convention are those of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Create and tear down many taps with hash state (issue 7).
 
 Each device gets a 20-byte little-endian header and an RSS + REPORT

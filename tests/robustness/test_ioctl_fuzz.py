@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ioctl fuzzer for TUNSETVNETHASH and the ioctls it interacts with (issue 7).
 
 Mutated TUNSETVNETHASH payloads (every flag and type bit, table lengths

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Reconfiguration under traffic (issue 7): one thread floods a multiqueue tap
 through AF_PACKET, another replaces the TUNSETVNETHASH configuration many
 times per second (tables, keys, types, RSS on/off, REPORT on/off), the main

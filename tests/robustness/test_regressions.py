@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Regression tests for bugs the robustness suites found in patches/ (issue 7)."""
 
 from __future__ import annotations

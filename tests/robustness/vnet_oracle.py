@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a tap must answer, predicted from the input and the device state.
 
 The TUNSETVNETHASH rows are those of docs/design.md "Validation (a failing

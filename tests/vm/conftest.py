@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared fixtures for the tests that drive /dev/net/tun (run by `make vm-test`).
 
 Skip/fail convention:

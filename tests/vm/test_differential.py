@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Differential test (issue 4): thousands of random frames under random
 configurations through a multiqueue tap; every packet's queue, hash_value
 and hash_report compared with pyuapi.rss.

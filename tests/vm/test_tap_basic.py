@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The 6.12 tun ioctls through pyuapi.tap.Tap (any kernel, as root)."""
 
 from __future__ import annotations

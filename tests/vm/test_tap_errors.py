@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Each row of the docs/design.md validation table: the documented errno from
 pyuapi, and the earlier configuration still steers and hashes a probe."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """TUNGETVNETHASHCAP / TUNSETVNETHASH behaviour against pyuapi.rss (docs/design.md "Behaviour")."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The batched read path: vhost-net receiving from the tap (drivers/vhost/net.c
 handle_rx -> tun_recvmsg), as QEMU with vhost=on uses it.
 
