@@ -42,11 +42,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from pyuapi import tun as T
+from pyuapi.uapi import tun as T
 from pyuapi.netdev import set_link_up
-from pyuapi.netns import NetNS
+from pyuapi.testkit.netns import NetNS
 from pyuapi.rss import MS_KEY
-from pyuapi.tap import HashConfig, Tap
+from pyuapi import HashConfig, Tap
 
 from . import frames as F
 from .sender import send_for

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pyuapi import packets as P  # noqa: E402
+from pyuapi.testkit import packets as P  # noqa: E402
 from pyuapi import rss  # noqa: E402
-from pyuapi import virtio_net as V  # noqa: E402
+from pyuapi.uapi import virtio_net as V  # noqa: E402
 
 
 def main() -> int:

@@ -16,7 +16,7 @@ import ctypes
 import socket
 import time
 
-from pyuapi.netdev import Injector
+from pyuapi.testkit.inject import Injector
 from pyuapi.sysio import libc
 
 __all__ = ["MmsgSender", "send_for"]

@@ -5,8 +5,8 @@
 program against the UAPI headers in DIR (``/usr/include``, or the output of
 ``make headers_install`` of the patched tree), compiles and runs it.  The
 program prints ``sizeof``, ``offsetof`` and the size of every field of
-every struct bound in :mod:`pyuapi.tun`, :mod:`pyuapi.virtio_net` and
-:mod:`pyuapi.vhost`, the offset and element size of flexible array
+every struct bound in :mod:`pyuapi.uapi.tun`, :mod:`pyuapi.uapi.virtio_net` and
+:mod:`pyuapi.uapi.vhost`, the offset and element size of flexible array
 members, and the value of every ioctl number and flag.  Each difference
 with the ctypes side is reported.
 
@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from . import tun, vhost, virtio_net
-from .layout import iter_layout
+from .uapi import tun, vhost, virtio_net
+from .uapi.layout import iter_layout
 
 __all__ = ["Finding", "CheckResult", "Expected", "expected_items", "run_check", "main"]
 

@@ -2,9 +2,7 @@
 """Link state and frame injection for a tap's kernel side.
 
 ``set_link_up`` uses SIOCGIFFLAGS/SIOCSIFFLAGS (include/uapi/linux/sockios.h,
-struct ifreq of include/uapi/linux/if.h).  :class:`Injector` sends frames
-with an AF_PACKET SOCK_RAW socket (packet(7)); they leave through the tap's
-transmit path (ndo_select_queue, then the chosen queue's fd).
+struct ifreq of include/uapi/linux/if.h).
 ``delete_link``, ``delete_group`` and ``set_link_group`` are RTM_DELLINK /
 RTM_SETLINK (rtnetlink(7), include/uapi/linux/rtnetlink.h); ``link_stats``
 reads /proc/thread-self/net/dev (proc(5)), which, unlike /sys/class/net,
@@ -19,11 +17,11 @@ import os
 import socket
 import struct
 
-from . import tun
+from .uapi import tun
 from .sysio import ioctl
 
 __all__ = ["set_link_up", "link_flags", "delete_link", "set_link_group", "delete_group",
-           "link_stats", "Injector", "IFF_UP",
+           "link_stats", "IFF_UP",
            "SIOCGIFFLAGS", "SIOCSIFFLAGS"]
 
 SIOCGIFFLAGS = 0x8913
@@ -131,31 +129,3 @@ def link_stats(name: str) -> dict[str, int]:
         if dev.strip() == name:
             return dict(zip(cols, (int(v) for v in values.split())))
     raise OSError(errno.ENODEV, f"{name} not in /proc/thread-self/net/dev")
-
-
-class Injector:
-    """AF_PACKET SOCK_RAW sender bound to one interface (packet(7)).
-
-    ``send(frame)`` uses the frame's own ethertype as the sockaddr_ll
-    protocol, which becomes skb->protocol.
-    """
-
-    def __init__(self, ifname: str) -> None:
-        self.ifname = ifname
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-
-    def send(self, frame: bytes, proto: int | None = None) -> int:
-        """Send one Ethernet frame out of the interface; returns the bytes sent."""
-        if proto is None:
-            proto = int.from_bytes(frame[12:14], "big")
-        return self.sock.sendto(frame, (self.ifname, proto))
-
-    def close(self) -> None:
-        """Close the socket."""
-        self.sock.close()
-
-    def __enter__(self) -> "Injector":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -80,7 +80,7 @@ import functools
 import operator
 from typing import Optional, Sequence
 
-from . import virtio_net as vn
+from .uapi import virtio_net as vn
 
 __all__ = ["toeplitz", "toeplitz_bitwise", "hash_input", "hash_frame", "select_queue",
            "MS_KEY"]

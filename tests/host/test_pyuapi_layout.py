@@ -7,8 +7,8 @@ import ctypes
 
 import pytest
 
-from pyuapi import tun, virtio_net
-from pyuapi.layout import CheckedStructure, LayoutError
+from pyuapi.uapi import tun, virtio_net
+from pyuapi.uapi.layout import CheckedStructure, LayoutError
 
 
 def test_hole_is_refused_with_struct_field_and_gap() -> None:

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""pyuapi.packets: lengths, chain encoding and checksums."""
+"""pyuapi.testkit.packets: lengths, chain encoding and checksums."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from pyuapi import packets as P
+from pyuapi.testkit import packets as P
 
 S4, D4 = "10.0.0.1", "10.0.0.2"
 S6, D6 = "2001:db8::1", "2001:db8::2"

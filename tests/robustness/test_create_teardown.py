@@ -38,10 +38,12 @@ import random
 import time
 from typing import Callable
 
-from pyuapi import packets as P, tun as T, virtio_net as V
-from pyuapi.netdev import Injector, delete_group, delete_link, set_link_group, set_link_up
-from pyuapi.randframes import random_config
-from pyuapi.tap import HashConfig, Tap
+from pyuapi.testkit import packets as P
+from pyuapi.uapi import tun as T, virtio_net as V
+from pyuapi.testkit.inject import Injector
+from pyuapi.netdev import delete_group, delete_link, set_link_group, set_link_up
+from pyuapi.testkit.randframes import random_config
+from pyuapi import HashConfig, Tap
 
 from knobs import env_int, seed_from_env
 from vm_conftest import require_hash

@@ -39,10 +39,12 @@ from typing import Callable
 
 import pytest
 
-from pyuapi import rss, tun as T, virtio_net as V
-from pyuapi.netdev import Injector, link_stats
-from pyuapi.randframes import random_config, random_frame
-from pyuapi.tap import HashConfig
+from pyuapi import rss
+from pyuapi.uapi import tun as T, virtio_net as V
+from pyuapi.testkit.inject import Injector
+from pyuapi.netdev import link_stats
+from pyuapi.testkit.randframes import random_config, random_frame
+from pyuapi import HashConfig
 
 from knobs import env_float, seed_from_env
 from vm_conftest import TapFactory, report_ready, require_hash
@@ -73,7 +75,7 @@ def _random_configs(rng: random.Random, types: int, keys: list[bytes]) -> Callab
 
     def make() -> HashConfig:
         if rng.random() < 0.1:
-            return HashConfig()                                   # RSS and REPORT off
+            return HashConfig.disabled()                                   # RSS and REPORT off
         c = random_config(rng, types, max_queue=2 * QUEUES)
         return dataclasses.replace(c, key=rng.choice(keys), types=rng.choice(type_pool))
     return make

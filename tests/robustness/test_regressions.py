@@ -7,11 +7,12 @@ import errno
 
 import pytest
 
-from pyuapi import tun as T, virtio_net as V
+from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.errors import TunError
-from pyuapi.netdev import Injector, delete_link, set_link_up
-from pyuapi import packets as P
-from pyuapi.tap import HashConfig, Tap
+from pyuapi.testkit.inject import Injector
+from pyuapi.netdev import delete_link, set_link_up
+from pyuapi.testkit import packets as P
+from pyuapi import HashConfig, Tap
 
 from vm_conftest import TapFactory, collect, expected, require_hash
 

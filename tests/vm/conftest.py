@@ -25,12 +25,12 @@ from typing import Callable, Iterator
 
 import pytest
 
-from pyuapi import tun as T
-from pyuapi import virtio_net as V
+from pyuapi.uapi import tun as T
+from pyuapi.uapi import virtio_net as V
 from pyuapi.errors import FEATURE_MISSING_MSG, FeatureMissingError
 from pyuapi.netdev import set_link_up
-from pyuapi.netns import NetNS
-from pyuapi.tap import Tap
+from pyuapi.testkit.netns import NetNS
+from pyuapi import Tap
 
 NEED_ROOT_MSG = "needs root and /dev/net/tun: run `make vm-test`"
 
@@ -110,8 +110,8 @@ def hash_tap(make_tap: TapFactory) -> Iterator[tuple[Tap, T.tun_vnet_hash_cap]]:
 import time  # noqa: E402
 
 from pyuapi import rss  # noqa: E402
-from pyuapi.netdev import Injector  # noqa: E402
-from pyuapi.tap import HashConfig, Packet  # noqa: E402
+from pyuapi.testkit.inject import Injector  # noqa: E402
+from pyuapi import HashConfig, Packet  # noqa: E402
 
 
 def collect(tap: Tap, n: int, timeout: float = 2.0,

@@ -15,9 +15,9 @@ import random
 
 import pytest
 
-from pyuapi import virtio_net as V
-from pyuapi.randframes import random_config, random_frame
-from pyuapi.tap import Tap
+from pyuapi.uapi import virtio_net as V
+from pyuapi.testkit.randframes import random_config, random_frame
+from pyuapi import Tap
 
 from conftest import TapFactory, mismatches, report_ready, require_hash
 

@@ -11,10 +11,11 @@ from typing import Callable, Iterator
 
 import pytest
 
-from pyuapi import bpf, packets as P, tun as T, virtio_net as V
+from pyuapi.testkit import bpf, packets as P
+from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.errors import FeatureMissingError, TunError
-from pyuapi.tap import HashConfig, Tap
-from pyuapi.usermem import GuardedBuffer
+from pyuapi import HashConfig, Tap
+from pyuapi.testkit.guardpage import GuardedBuffer
 
 from conftest import mismatches
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import random
 
-from pyuapi import bpf, packets as P, rss, tun as T, virtio_net as V
-from pyuapi.netdev import Injector
-from pyuapi.tap import HashConfig, Tap
+from pyuapi.testkit import bpf, packets as P
+from pyuapi import rss
+from pyuapi.uapi import tun as T, virtio_net as V
+from pyuapi.testkit.inject import Injector
+from pyuapi import HashConfig, Tap
 
 from conftest import collect, mismatches
 

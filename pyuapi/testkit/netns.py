@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from .sysio import libc, raise_errno
+from ..sysio import libc, raise_errno
 
 __all__ = ["NetNS", "CLONE_NEWNET"]
 

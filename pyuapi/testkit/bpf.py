@@ -13,8 +13,8 @@ import ctypes
 import os
 import platform
 
-from .layout import CheckedStructure
-from .sysio import libc
+from ..sysio import libc
+from ..uapi.layout import CheckedStructure
 
 __all__ = ["load_const_prog", "BPF_SYSCALL_NR"]
 

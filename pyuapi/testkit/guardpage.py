@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import mmap as _mmap
 
-from .sysio import libc, raise_errno
+from ..sysio import libc, raise_errno
 
 __all__ = ["GuardedBuffer"]
 

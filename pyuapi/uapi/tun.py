@@ -255,10 +255,3 @@ def decode_vnet_hash(data: bytes) -> tuple[tun_vnet_hash, list[int]]:
         raise ValueError(f"table needs {2 * n} bytes, got {len(raw)}")
     return h, list((u16 * n).from_buffer_copy(raw))
 
-
-def __getattr__(name: str) -> object:
-    """``pyuapi.tun.Tap`` etc. are the device class of :mod:`pyuapi.tap` (lazy: no import cycle)."""
-    if name in ("Tap", "HashConfig", "Packet"):
-        from . import tap
-        return getattr(tap, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
