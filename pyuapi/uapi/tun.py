@@ -89,8 +89,13 @@ class sock_fprog(CheckedStructure):
 
 
 class ifreq_ifru(ctypes.Union):
-    """include/uapi/linux/if.h: the ``ifr_ifru`` union of struct ifreq (members tun uses)."""
+    """include/uapi/linux/if.h: the ``ifr_ifru`` union of struct ifreq (members tun uses).
 
+    ``ifru_raw`` stands for the members not bound (struct ifmap is the
+    largest); C has no such member, so the checker skips it.
+    """
+
+    _c_absent_fields_ = ("ifru_raw",)
     _fields_ = [
         ("ifru_flags", ctypes.c_short),
         ("ifru_ivalue", ctypes.c_int),
