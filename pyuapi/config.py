@@ -75,10 +75,16 @@ class HashConfig:
         are always checked; ``cap`` adds the supported types, and
         ``hdr_sz``/``little_endian`` (the tap's vnet header) the REPORT
         rows.  The error is the one :meth:`pyuapi.Tap.set_vnet_hash` raises
-        on EINVAL.  A wrong key length raises ValueError.
+        on EINVAL.  A payload that cannot be encoded as meant (a key that is
+        not 40 bytes, an explicit RSS ``mask`` that disagrees with the
+        table's length) raises ValueError.
         """
         if len(self.key) != KEY_SIZE:
             raise ValueError(f"key must be {KEY_SIZE} bytes, got {len(self.key)}")
+        if self.flags & T.TUN_VNET_HASH_RSS and self.mask is not None \
+                and len(self.table) != self.mask + 1:
+            raise ValueError(f"mask {self.mask} says {self.mask + 1} table entries, "
+                             f"the table has {len(self.table)}")
         why = diagnose_vnet_hash(self, cap, hdr_sz, little_endian)
         if why:
             raise TunError(errno.EINVAL, "TUNSETVNETHASH", detail="; ".join(why))
