@@ -41,12 +41,12 @@ from typing import Callable
 from pyuapi.testkit import packets as P
 from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.testkit.inject import Injector
-from pyuapi.netdev import delete_group, delete_link, set_link_group, set_link_up
+from tests.lib.netlink import delete_group, delete_link, iproute, link_up, set_link_group
 from pyuapi.testkit.randframes import random_config
 from pyuapi import HashConfig, Tap
 
 from knobs import env_int, seed_from_env
-from vm_conftest import require_hash
+from tests.lib.taps import require_hash
 
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
 MIN_LEAK_PER_DEVICE = 256          # bytes: a twentieth of the ~5 KiB hash state
@@ -100,7 +100,7 @@ def _configured_tap(rng: random.Random, types: int, up: bool) -> Tap:
         tap.set_vnet_hash(HashConfig(RSS | REPORT, cfg.types, cfg.key,
                                      cfg.table or (0,) * 128, cfg.unclassified_queue))
         if up:
-            set_link_up(tap.name)
+            link_up(tap.name)
             with Injector(tap.name) as inj:
                 for i in range(FRAMES // 2):
                     inj.send(_flow(i))
@@ -129,15 +129,16 @@ def _batch(rng: random.Random, types: int, size: int) -> None:
     try:
         for i in range(size):
             taps.append(_configured_tap(rng, types, i == UP_INDEX))
-        for i, tap in enumerate(taps):
-            if i % 10 == 0:
-                tap.close()
-            elif i % 10 == 1:
-                delete_link(tap.name)
-            else:
-                set_link_group(tap.name, GROUP)
-        if size > 2:
-            delete_group(GROUP)
+        with iproute() as ipr:              # one rtnetlink socket for the batch
+            for i, tap in enumerate(taps):
+                if i % 10 == 0:
+                    tap.close()
+                elif i % 10 == 1:
+                    delete_link(tap.name, ipr=ipr)
+                else:
+                    set_link_group(tap.name, GROUP, ipr=ipr)
+            if size > 2:
+                delete_group(GROUP, ipr=ipr)
     finally:
         for tap in taps:
             tap.close()

@@ -42,13 +42,13 @@ from pyuapi.testkit import bpf, packets as P
 from pyuapi import sysio
 from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.testkit.inject import Injector
-from pyuapi.netdev import delete_link
+from tests.lib.netlink import delete_link
 from pyuapi.testkit.randframes import random_config
 from pyuapi import HashConfig, Packet, Tap
 from pyuapi.testkit.guardpage import GuardedBuffer
 
 from knobs import env_int, seed_from_env
-from vm_conftest import TapFactory, expected, mismatches, require_hash
+from tests.lib.taps import TapFactory, expected, mismatches, require_hash
 from vnet_oracle import (HEADER_LEN, RSS, REPORT, DevState, decode_payload, predict_hdr_sz,
                          predict_set_vnet_hash, predict_steering, predict_vnet_be,
                          predict_vnet_le, table_bytes)

@@ -10,11 +10,11 @@ import pytest
 from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.errors import TunError
 from pyuapi.testkit.inject import Injector
-from pyuapi.netdev import delete_link, set_link_up
+from tests.lib.netlink import delete_link, link_up
 from pyuapi.testkit import packets as P
 from pyuapi import HashConfig, Tap
 
-from vm_conftest import TapFactory, collect, expected, require_hash
+from tests.lib.taps import TapFactory, collect, expected, require_hash
 
 
 def test_report_needs_iff_vnet_hdr(make_tap: TapFactory) -> None:
@@ -68,7 +68,7 @@ def test_reattach_without_vnet_hdr_is_ebusy(make_tap: TapFactory) -> None:
         with Tap(name, queues=1) as again:
             assert again.iff_flags() & T.IFF_VNET_HDR
             assert again.vnet_hdr_sz() == V.VNET_HDR_V1_HASH_LEN
-            set_link_up(name)
+            link_up(name)
             frame = P.udp4_frame("10.6.0.3", "10.6.0.4", 3, 4)
             with Injector(name) as inj:
                 inj.send(frame)

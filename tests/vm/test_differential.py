@@ -19,7 +19,7 @@ from pyuapi.uapi import virtio_net as V
 from pyuapi.testkit.randframes import random_config, random_frame
 from pyuapi import Tap
 
-from conftest import TapFactory, mismatches, report_ready, require_hash
+from tests.lib.taps import TapFactory, mismatches, report_ready, require_hash
 
 QUEUES = 8
 

@@ -15,11 +15,11 @@ from pyuapi import sysio
 from pyuapi.uapi import tun as T
 from pyuapi.errors import TunError
 from pyuapi.testkit.inject import Injector
-from pyuapi.netdev import link_flags, IFF_UP
-from pyuapi.testkit.netns import NetNS
+from tests.lib.netlink import IFF_UP, link_flags
+from tests.lib.netlink import NetNS
 from pyuapi import Packet, Tap
 
-from conftest import TapFactory
+from tests.lib.taps import TapFactory
 
 
 def frame(i: int) -> bytes:
@@ -145,7 +145,7 @@ def test_random_frames_cross_the_tap_unchanged(make_tap: TapFactory) -> None:
     from pyuapi.testkit.randframes import random_frame
     from pyuapi import HashConfig
 
-    from conftest import mismatches
+    from tests.lib.taps import mismatches
     tap = make_tap(queues=4)
     tap.set_vnet_hdr_sz(20)
     rng = random.Random(2024)
@@ -160,7 +160,7 @@ def test_mismatches_reports_wrong_queue_and_lost_frames(make_tap: TapFactory) ->
     from pyuapi.rss import MS_KEY
     from pyuapi import HashConfig
 
-    from conftest import expected, mismatches
+    from tests.lib.taps import expected, mismatches
     tap = make_tap(queues=4)
     cfg = HashConfig(T.TUN_VNET_HASH_RSS, 0x1FF, MS_KEY, (0,))
     frames = [frame(i) for i in range(64)]

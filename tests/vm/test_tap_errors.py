@@ -17,7 +17,7 @@ from pyuapi.errors import FeatureMissingError, TunError
 from pyuapi import HashConfig, Tap
 from pyuapi.testkit.guardpage import GuardedBuffer
 
-from conftest import mismatches
+from tests.lib.taps import mismatches
 
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
 K1 = bytes(range(0x40, 0x68))

@@ -12,7 +12,7 @@ from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.testkit.inject import Injector
 from pyuapi import HashConfig, Tap
 
-from conftest import collect, mismatches
+from tests.lib.taps import collect, mismatches
 
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
 ALL = V.VIRTIO_NET_RSS_HASH_TYPE_ALL

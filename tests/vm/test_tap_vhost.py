@@ -26,7 +26,7 @@ from pyuapi.vhost import (VHOST_NET_F_VIRTIO_NET_HDR, VIRTIO_F_VERSION_1,
                           VIRTIO_NET_F_HASH_REPORT, VhostError, VhostNet, header_length,
                           offered_features)
 
-from conftest import TapFactory, collect, expected, feature_missing, report_ready, require_hash
+from tests.lib.taps import TapFactory, collect, expected, feature_missing, report_ready, require_hash
 
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
 FEATURES = (1 << VIRTIO_F_VERSION_1) | (1 << VIRTIO_NET_F_HASH_REPORT)
