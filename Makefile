@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: MIT
 # tun virtio-net RSS / hash reporting harness.  `make help` lists the targets.
 #
 # Variables (all optional), passed to the pipeline through the environment:

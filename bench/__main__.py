@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``python -m bench`` (and ``python -m bench datapath OUT``): see bench/run.py."""
 import sys
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The PNG chart of `make bench`: datapath pps per mode (median with min-max
 bars, per-round median ratio to automq on top) and the kernel hash cost per
 implementation (best round: the host's load only ever adds time).

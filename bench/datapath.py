@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The datapath benchmark, run inside the VM (``python -m bench.datapath OUT``).
 
 A multiqueue tap in a fresh network namespace; an injector sends the frame
@@ -41,11 +42,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from pyuapi import tun as T
-from pyuapi.netdev import set_link_up
-from pyuapi.netns import NetNS
+from pyuapi.uapi import tun as T
 from pyuapi.rss import MS_KEY
-from pyuapi.tap import HashConfig, Tap
+from pyuapi import HashConfig, Tap
+
+from tests.lib.netlink import NetNS, link_stats, link_up
 
 from . import frames as F
 from .sender import send_for
@@ -125,13 +126,9 @@ def reader(fd: int, stop_fd: int, out_fd: int, cpu: Optional[int]) -> None:
 
 
 def tx_dropped(ifname: str) -> int:
-    """The tap's transmit drops (frames its full rings refused), from this
-    thread's network namespace: /proc/thread-self/net/dev, field tx drop."""
-    for line in Path("/proc/thread-self/net/dev").read_text().splitlines():
-        name, _, fields = line.partition(":")
-        if name.strip() == ifname:
-            return int(fields.split()[11])
-    return -1
+    """The tap's transmit drops (frames its full rings refused): tx_dropped of
+    its IFLA_STATS64 in this thread's network namespace (pyroute2)."""
+    return link_stats(ifname)["tx_dropped"]
 
 
 def run_mode(mode: str, rnd: int, frames: list[bytes], seconds: float, queues: int,
@@ -145,7 +142,7 @@ def run_mode(mode: str, rnd: int, frames: list[bytes], seconds: float, queues: i
         prog = configure(tap, mode, queues)
         if prog is not None:
             os.close(prog)
-        set_link_up(tap.name)
+        link_up(tap.name)
         stop_r, stop_w = os.pipe()
         out_r, out_w = os.pipe()
         pids = []

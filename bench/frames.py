@@ -1,13 +1,14 @@
+# SPDX-License-Identifier: MIT
 """The frame mix of the datapath benchmark: IPv4 and IPv6, TCP and UDP, some
 IPv6 frames with extension headers (a Destination Options header with a Home
 Address option, a type 2 Routing header, a Hop-by-Hop header), many flows.
 
-Built with pyuapi.packets (RFC 791, 8200, 6275, 9293, 768).
+Built with pyuapi.testkit.packets (RFC 791, 8200, 6275, 9293, 768).
 """
 
 from __future__ import annotations
 
-from pyuapi import packets as P
+from pyuapi.testkit import packets as P
 
 __all__ = ["KINDS", "frame", "mix"]
 

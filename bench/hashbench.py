@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The kernel-side hash cost: the lines bench/kernel/0001's boot-time
 microbenchmark (CONFIG_VIRTIO_NET_HASH_BENCH, net/core/virtio_net_hash_bench.c)
 prints on the console, parsed into a table.

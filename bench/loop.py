@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The harness loop benchmark: how long the edit-build-boot-test loop takes,
 each case timed by the harness itself (vm/stages.py; the stage records of
 each run's results.json are kept).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Throughput of pyuapi.rss.hash_frame on IPv6/TCP frames (not a timed test).
 
 Usage: python3 bench/pyuapi_hash.py [--n 200000] [--frames 1024]
@@ -14,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pyuapi import packets as P  # noqa: E402
+from pyuapi.testkit import packets as P  # noqa: E402
 from pyuapi import rss  # noqa: E402
-from pyuapi import virtio_net as V  # noqa: E402
+from pyuapi.uapi import virtio_net as V  # noqa: E402
 
 
 def main() -> int:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`make bench` end to end (``python -m bench``), on the host.
 
 1. Build the "bench" config variant: patches/ plus bench/kernel/*.patch

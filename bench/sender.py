@@ -1,5 +1,6 @@
+# SPDX-License-Identifier: MIT
 """Frame injectors for the datapath benchmark: AF_PACKET SOCK_RAW (packet(7))
-one ``sendto`` per frame (pyuapi.netdev.Injector), or batched with
+one ``sendto`` per frame (pyuapi.testkit.inject.Injector), or batched with
 ``sendmmsg(2)`` through ctypes so that Python's per-call cost is paid once per
 batch instead of once per frame.
 
@@ -15,7 +16,7 @@ import ctypes
 import socket
 import time
 
-from pyuapi.netdev import Injector
+from pyuapi.testkit.inject import Injector
 from pyuapi.sysio import libc
 
 __all__ = ["MmsgSender", "send_for"]

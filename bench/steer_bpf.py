@@ -1,7 +1,8 @@
+# SPDX-License-Identifier: MIT
 """A steering eBPF program that picks the queue from the packet, for mode 5
 of the datapath benchmark (TUNSETSTEERINGEBPF).
 
-In the style of pyuapi/bpf.py: raw instructions (include/uapi/linux/bpf.h
+In the style of pyuapi/testkit/bpf.py: raw instructions (include/uapi/linux/bpf.h
 struct bpf_insn, Documentation/bpf/standard/instruction-set.rst), loaded as
 BPF_PROG_TYPE_SOCKET_FILTER.  tun runs it on the transmitted skb with
 skb->data at the Ethernet header and uses ``r0 % numqueues``
@@ -25,7 +26,7 @@ import ctypes
 import os
 import platform
 
-from pyuapi.bpf import (BPF_PROG_LOAD, BPF_PROG_TYPE_SOCKET_FILTER, BPF_SYSCALL_NR,
+from pyuapi.testkit.bpf import (BPF_PROG_LOAD, BPF_PROG_TYPE_SOCKET_FILTER, BPF_SYSCALL_NR,
                         bpf_attr_prog_load, bpf_insn)
 from pyuapi.sysio import libc
 
@@ -80,7 +81,7 @@ def port_queue(frame: bytes) -> int:
 
 
 def load_prog(prog: tuple[tuple[int, ...], ...]) -> int:
-    """bpf(BPF_PROG_LOAD) of *prog* as a socket filter (as pyuapi.bpf.load_const_prog);
+    """bpf(BPF_PROG_LOAD) of *prog* as a socket filter (as pyuapi.testkit.bpf.load_const_prog);
     returns its fd; OSError with the verifier log on failure."""
     nr = BPF_SYSCALL_NR.get(platform.machine())
     if nr is None:

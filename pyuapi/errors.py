@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Exceptions for failed tun ioctls, with the likely cause.
 
 Causes for the proposed ioctls follow the validation table of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Reference virtio-net hash (Toeplitz) and RSS queue selection.
 
 Follows the virtio spec 1.2+, 5.1.6.4.3 "Hash calculation for incoming
@@ -79,7 +80,7 @@ import functools
 import operator
 from typing import Optional, Sequence
 
-from . import virtio_net as vn
+from .uapi import virtio_net as vn
 
 __all__ = ["toeplitz", "toeplitz_bitwise", "hash_input", "hash_frame", "select_queue",
            "MS_KEY"]

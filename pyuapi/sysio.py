@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Raw system calls through libc (ctypes): ioctl with a pointer or a value,
 and errno kept per call.  ``fcntl.ioctl`` limits integer arguments to a C
 int and buffers to 1024 bytes; tun ioctls need real pointers (and, for

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A multiqueue tap device driven through /dev/net/tun.
 
 Wraps the ioctls of include/uapi/linux/if_tun.h (Linux 6.12) and the
@@ -20,99 +21,18 @@ import errno
 import os
 import select
 import sys
-from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from . import sysio
-from . import tun as T
-from . import virtio_net as V
+from .caps import HashCapabilities
+from .config import HashConfig, diagnose_vnet_hash
 from .errors import FeatureMissingError, TunError
+from .packet import Packet
+from .uapi import tun as T
 
-__all__ = ["Tap", "Packet", "HashConfig", "diagnose_vnet_hash"]
+__all__ = ["Tap"]
 
 _MISSING = (errno.EINVAL, errno.ENOTTY)
-
-
-@dataclass(frozen=True)
-class HashConfig:
-    """A TUNSETVNETHASH configuration (docs/design.md struct tun_vnet_hash)."""
-
-    flags: int = 0
-    types: int = 0
-    key: bytes = bytes(T.TUN_VNET_HASH_KEY_SIZE)
-    table: tuple[int, ...] = ()
-    unclassified_queue: int = 0
-    mask: Optional[int] = None          # default: len(table) - 1 with RSS, else 0
-    pad: bytes = b"\0\0"
-
-    def encode(self, check: bool = True) -> bytes:
-        """The ioctl payload (pyuapi.tun.encode_vnet_hash)."""
-        return T.encode_vnet_hash(self.flags, self.types, self.key, self.table,
-                                  self.unclassified_queue, self.mask, self.pad, check)
-
-    @property
-    def effective_mask(self) -> int:
-        """indirection_table_mask as sent."""
-        if self.mask is not None:
-            return self.mask
-        return len(self.table) - 1 if (self.flags & T.TUN_VNET_HASH_RSS) and self.table else 0
-
-
-@dataclass(frozen=True)
-class Packet:
-    """One packet read from a queue: the vnet header bytes and the Ethernet frame."""
-
-    queue: int
-    vnet: bytes
-    frame: bytes
-
-    @property
-    def hash_value(self) -> Optional[int]:
-        """virtio_net_hdr_v1_hash.hash_value (little endian), None if the header is shorter."""
-        if len(self.vnet) < V.VNET_HDR_V1_HASH_LEN:
-            return None
-        return int.from_bytes(self.vnet[12:16], "little")
-
-    @property
-    def hash_report(self) -> Optional[int]:
-        """virtio_net_hdr_v1_hash.hash_report (little endian), None if the header is shorter."""
-        if len(self.vnet) < V.VNET_HDR_V1_HASH_LEN:
-            return None
-        return int.from_bytes(self.vnet[16:18], "little")
-
-    def header(self) -> ctypes.Structure:
-        """The header as virtio_net_hdr_v1_hash / virtio_net_hdr_v1 / virtio_net_hdr by length."""
-        for cls in (V.virtio_net_hdr_v1_hash, V.virtio_net_hdr_v1, V.virtio_net_hdr):
-            if len(self.vnet) >= ctypes.sizeof(cls):
-                return cls.unpack(self.vnet)
-        raise ValueError(f"vnet header of {len(self.vnet)} bytes")
-
-
-def diagnose_vnet_hash(cfg: HashConfig, cap: Optional[T.tun_vnet_hash_cap], hdr_sz: int,
-                       little_endian: bool) -> list[str]:
-    """Rows of the docs/design.md validation table that ``cfg`` violates (EINVAL rows)."""
-    why = []
-    known = T.TUN_VNET_HASH_RSS | T.TUN_VNET_HASH_REPORT
-    if cfg.flags & ~known:
-        why.append(f"flags has unknown bits {cfg.flags & ~known:#x}")
-    if any(cfg.pad):
-        why.append(f"pad is {cfg.pad.hex()}, must be zero")
-    if cap is not None and cfg.types & ~cap.types:
-        why.append(f"types {V.types_str(cfg.types & ~cap.types)} not supported "
-                   f"(supported {V.types_str(cap.types)})")
-    mask = cfg.effective_mask
-    if cfg.flags & T.TUN_VNET_HASH_RSS:
-        n = mask + 1
-        if n & (n - 1) or n > T.TUN_VNET_HASH_MAX_INDIRECTION_TABLE_LENGTH:
-            why.append(f"RSS table length {n} is not a power of two <= 128")
-    elif mask or cfg.unclassified_queue:
-        why.append("indirection_table_mask/unclassified_queue non-zero without RSS")
-    if cfg.flags & T.TUN_VNET_HASH_REPORT:
-        if hdr_sz < V.VNET_HDR_V1_HASH_LEN:
-            why.append(f"REPORT with a {hdr_sz}-byte vnet header (needs >= 20)")
-        if not little_endian:
-            why.append("REPORT with a big-endian vnet header")
-    return why
 
 
 class Tap:
@@ -297,9 +217,9 @@ class Tap:
         self._set_int("TUNSETCARRIER", T.TUNSETCARRIER, int(on))
 
     # ------------------------------------------------------------ hash ioctls
-    def hash_cap(self) -> T.tun_vnet_hash_cap:
+    def hash_cap(self) -> HashCapabilities:
         """TUNGETVNETHASHCAP (docs/design.md); FeatureMissingError on EINVAL/ENOTTY."""
-        cap = T.tun_vnet_hash_cap()
+        cap = HashCapabilities()
         rc = sysio.ioctl(self._ctl_fd(), T.TUNGETVNETHASHCAP, cap)
         if rc < 0:
             if -rc in _MISSING:
@@ -323,7 +243,7 @@ class Tap:
 
     def disable_vnet_hash(self) -> None:
         """TUNSETVNETHASH with flags 0: RSS and REPORT off (docs/design.md)."""
-        self.set_vnet_hash(HashConfig())
+        self.set_vnet_hash(HashConfig.disabled())
 
     def _set_vnet_hash_payload(self, payload: bytes, cfg: HashConfig) -> None:
         buf = ctypes.create_string_buffer(payload, len(payload))

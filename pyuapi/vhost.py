@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vhost-net from user space: the UAPI structs and ioctls of
 include/uapi/linux/vhost.h and vhost_types.h (Linux 6.12), and a minimal
 driver of one receive virtqueue, to read a tap the way a VMM with vhost
@@ -25,92 +26,22 @@ import os
 import select
 import time
 
-from .ioctl import IO, IOR, IOW
-from .layout import CheckedStructure
 from .sysio import ioctl, libc, raise_errno
+from .uapi.vhost import (IOCTL_NAMES, VHOST_GET_FEATURES, VHOST_NET_F_VIRTIO_NET_HDR,
+                          VHOST_NET_SET_BACKEND, VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE,
+                          VHOST_SET_OWNER, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_BASE,
+                          VHOST_SET_VRING_CALL, VHOST_SET_VRING_KICK, VHOST_SET_VRING_NUM,
+                          VIRTIO_F_VERSION_1, VIRTIO_NET_F_HASH_REPORT,
+                          VIRTIO_NET_F_MRG_RXBUF, VRING_DESC_F_WRITE, vhost_memory,
+                          vhost_memory_region, vhost_vring_addr, vhost_vring_file,
+                          vhost_vring_state)
 
 __all__ = ["VhostNet", "VhostError", "header_length", "offered_features", "vhost_vring_state", "vhost_vring_file",
            "vhost_vring_addr", "vhost_memory", "vhost_memory_region",
            "VIRTIO_NET_F_MRG_RXBUF", "VIRTIO_F_VERSION_1", "VIRTIO_NET_F_HASH_REPORT",
            "VHOST_NET_F_VIRTIO_NET_HDR"]
 
-u32, u64 = ctypes.c_uint32, ctypes.c_uint64
-_uint, _int = ctypes.c_uint, ctypes.c_int
-
-# Feature bits (include/uapi/linux/virtio_net.h, virtio_config.h, vhost_types.h)
-VIRTIO_NET_F_MRG_RXBUF = 15
-VIRTIO_F_VERSION_1 = 32
-VIRTIO_NET_F_HASH_REPORT = 57
-VHOST_NET_F_VIRTIO_NET_HDR = 27
-
-VRING_DESC_F_WRITE = 2   # include/uapi/linux/virtio_ring.h
-
-
-class vhost_vring_state(CheckedStructure):
-    """include/uapi/linux/vhost_types.h: struct vhost_vring_state."""
-
-    _c_name_ = "struct vhost_vring_state"
-    _c_header_ = "linux/vhost.h"
-    _fields_ = [("index", _uint), ("num", _uint)]
-
-
-class vhost_vring_file(CheckedStructure):
-    """include/uapi/linux/vhost_types.h: struct vhost_vring_file (fd -1: none)."""
-
-    _c_name_ = "struct vhost_vring_file"
-    _c_header_ = "linux/vhost.h"
-    _fields_ = [("index", _uint), ("fd", _int)]
-
-
-class vhost_vring_addr(CheckedStructure):
-    """include/uapi/linux/vhost_types.h: struct vhost_vring_addr."""
-
-    _c_name_ = "struct vhost_vring_addr"
-    _c_header_ = "linux/vhost.h"
-    _fields_ = [("index", _uint), ("flags", _uint), ("desc_user_addr", u64),
-                ("used_user_addr", u64), ("avail_user_addr", u64), ("log_guest_addr", u64)]
-
-
-class vhost_memory_region(CheckedStructure):
-    """include/uapi/linux/vhost_types.h: struct vhost_memory_region."""
-
-    _c_name_ = "struct vhost_memory_region"
-    _c_header_ = "linux/vhost.h"
-    _fields_ = [("guest_phys_addr", u64), ("memory_size", u64), ("userspace_addr", u64),
-                ("flags_padding", u64)]
-
-
-class vhost_memory(CheckedStructure):
-    """include/uapi/linux/vhost_types.h: struct vhost_memory, regions[] follow."""
-
-    _c_name_ = "struct vhost_memory"
-    _c_header_ = "linux/vhost.h"
-    _flex_ = ("regions", vhost_memory_region)
-    _fields_ = [("nregions", u32), ("padding", u32)]
-
-
-STRUCTS: tuple[type, ...] = (vhost_vring_state, vhost_vring_file, vhost_vring_addr,
-                             vhost_memory_region, vhost_memory)
-
-# include/uapi/linux/vhost.h (VHOST_VIRTIO 0xAF)
-VHOST_GET_FEATURES = IOR(0xAF, 0x00, u64)
-VHOST_SET_FEATURES = IOW(0xAF, 0x00, u64)
-VHOST_SET_OWNER = IO(0xAF, 0x01)
-VHOST_SET_MEM_TABLE = IOW(0xAF, 0x03, vhost_memory)
-VHOST_SET_VRING_NUM = IOW(0xAF, 0x10, vhost_vring_state)
-VHOST_SET_VRING_ADDR = IOW(0xAF, 0x11, vhost_vring_addr)
-VHOST_SET_VRING_BASE = IOW(0xAF, 0x12, vhost_vring_state)
-VHOST_SET_VRING_KICK = IOW(0xAF, 0x20, vhost_vring_file)
-VHOST_SET_VRING_CALL = IOW(0xAF, 0x21, vhost_vring_file)
-VHOST_NET_SET_BACKEND = IOW(0xAF, 0x30, vhost_vring_file)
-
-IOCTLS: dict[str, int] = {k: v for k, v in dict(globals()).items()
-                          if k.startswith(("VHOST_GET_", "VHOST_SET_", "VHOST_NET_SET_"))
-                          and isinstance(v, int)}
-IOCTL_NAMES: dict[int, str] = {v: k for k, v in IOCTLS.items()}
-CONSTANTS: dict[str, int] = {k: v for k, v in dict(globals()).items()
-                             if k.startswith(("VIRTIO_NET_F_", "VIRTIO_F_", "VHOST_NET_F_",
-                                              "VRING_DESC_F_"))}
+u64 = ctypes.c_uint64
 
 RX_QUEUE = 0     # drivers/vhost/net.c VHOST_NET_VQ_RX
 PROT_RW, MAP_PRIVATE_ANON = 0x3, 0x22

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Choose the VM accelerator: KVM when a guest really boots with it, else TCG.
 
 On some hosts /dev/kvm exists but nested guests hang while the kernel

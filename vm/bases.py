@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: MIT
 """Named kernel bases: Debian ``linux-source-X.Y`` packages, pinned in vm/bases.pin.
 
 ``mainline`` is the newest ``linux-source-X.Y`` of Debian unstable and

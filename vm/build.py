@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Out-of-tree kernel builds, keyed so a stale build is never used.
 
 A work directory per (base commit, config variant) holds the source checkout

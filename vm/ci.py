@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`make ci`: the per-patch checks a netdev reviewer's CI makes, then the
 UAPI checks, then the test runs.
 

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: MIT
 """Command line of the pipeline: ``python -m vm {kernel,vm-test,vm-shell,ci,series,bases}``.
 
 Options come from the environment so that make variables pass straight

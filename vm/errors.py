@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Errors the pipeline reports to the user, each with a message that says what
 failed and what to look at."""
 

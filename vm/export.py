@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Machine-readable exports of a run for CI front ends.
 
 - JUnit XML: one <testsuite> per suite (C suites, pytest, and make ci's checks).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Runs inside the VM: the suites of a plan written by the host, in order.
 
 Usage (inside the guest): ``python3 -m vm.guest RESULTS_DIR``.  Reads

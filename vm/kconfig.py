@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: MIT
 """Kernel configuration: ``make tinyconfig`` plus the fragments in vm/config/.
 
 After ``olddefconfig`` every option a fragment asks for is checked: an option

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The stages of `make vm-test`: source, apply, config, build, selftests,
 boot, tests, report.  Each stage prints its elapsed time (vm/stages.py)."""
 from __future__ import annotations

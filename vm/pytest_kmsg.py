@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pytest plugin for the guest: marks each test start in the kernel log, so a
 splat on the console is tied to the test that caused it (vm/splat.py)."""
 from __future__ import annotations

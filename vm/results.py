@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Test results: KTAP (kselftest) and JUnit XML (pytest) in, one list of
 TestResult out, written as results.json and printed one line per test.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`make series`: export an upstream-ready series into the results directory.
 
 patches/ holds the kernel patches and the cover letter; the selftests live

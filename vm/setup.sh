@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: MIT
 # Install what the harness needs on Debian 12: system packages (as root, or
 # print the exact apt-get command) and the pinned Python packages into .venv.
 # The kernel source itself is not installed: vm/bases.py downloads the pinned

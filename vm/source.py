@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: MIT
 """The kernel source: a named, pinned base plus the series in patches/.
 
 A named base (``BASE=mainline|6.12``, vm/bases.py) is a Debian

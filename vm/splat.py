@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Find kernel splats (warnings, oopses, sanitizer and lockdep reports, RCU
 stalls, hung tasks, kmemleak reports) in a captured console log.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Named stages with elapsed time, printed as they start and end.
 
 Every stage is also recorded, so ``results.json`` can say where the time went.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench/ without a VM: the eBPF steering program's model, the sendmmsg
 structs, the touch patch of the loop benchmark, the console parser of the
 kernel hash microbenchmark, the per-mode summary and the target checks."""
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from bench import datapath, frames, hashbench, loop, run, sender, steer_bpf
 from pyuapi import rss
-from pyuapi import virtio_net as V
+from pyuapi.uapi import virtio_net as V
 
 
 def test_frame_mix_has_every_kind_and_parses() -> None:

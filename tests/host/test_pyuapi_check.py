@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pyuapi.check against real compiled C (gcc), system and synthetic headers."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pyuapi.ioctl against the numbers gcc prints for the same macros."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pyuapi import ioctl
+from pyuapi.uapi import ioctl
 from vm import pipeline, source
 
 # The Debian base that make vm-test extracts (vm/source.py), or TUNRSS_KSRC

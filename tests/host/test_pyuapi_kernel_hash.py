@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pyuapi.rss against the series' own C hash code, compiled for user space.
 
 patches/ adds net/core/virtio_net_hash.c.  Its virtio_net_hash_eth() parses a
@@ -24,11 +25,11 @@ from typing import Iterator
 
 import pytest
 
-from pyuapi import packets as P
+from pyuapi.testkit import packets as P
 from pyuapi import rss
-from pyuapi import virtio_net as V
-from pyuapi.layout import CheckedStructure
-from pyuapi.randframes import random_frame
+from pyuapi.uapi import virtio_net as V
+from pyuapi.uapi.layout import CheckedStructure
+from pyuapi.testkit.randframes import random_frame
 
 REPO = Path(__file__).resolve().parents[2]
 ALL = V.VIRTIO_NET_RSS_HASH_TYPE_ALL

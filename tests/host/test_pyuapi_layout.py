@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """CheckedStructure: no implicit padding, explicit pads must be zero."""
 
 from __future__ import annotations
@@ -6,8 +7,8 @@ import ctypes
 
 import pytest
 
-from pyuapi import tun, virtio_net
-from pyuapi.layout import CheckedStructure, LayoutError
+from pyuapi.uapi import tun, virtio_net
+from pyuapi.uapi.layout import CheckedStructure, LayoutError
 
 
 def test_hole_is_refused_with_struct_field_and_gap() -> None:

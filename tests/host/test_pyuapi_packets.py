@@ -1,4 +1,5 @@
-"""pyuapi.packets: lengths, chain encoding and checksums."""
+# SPDX-License-Identifier: MIT
+"""pyuapi.testkit.packets: lengths, chain encoding and checksums."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import struct
 
 import pytest
 
-from pyuapi import packets as P
+from pyuapi.testkit import packets as P
 
 S4, D4 = "10.0.0.1", "10.0.0.2"
 S6, D6 = "2001:db8::1", "2001:db8::2"

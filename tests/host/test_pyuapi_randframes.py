@@ -1,13 +1,15 @@
-"""pyuapi.randframes: deterministic, covers every hashing rule, valid configs."""
+# SPDX-License-Identifier: MIT
+"""pyuapi.testkit.randframes: deterministic, covers every hashing rule, valid configs."""
 
 from __future__ import annotations
 
 import collections
 import random
 
-from pyuapi import rss, tun as T, virtio_net as V
-from pyuapi.randframes import random_config, random_frame
-from pyuapi.tap import diagnose_vnet_hash
+from pyuapi import rss
+from pyuapi.uapi import tun as T, virtio_net as V
+from pyuapi.testkit.randframes import random_config, random_frame
+from pyuapi.config import diagnose_vnet_hash
 
 ALL = V.VIRTIO_NET_RSS_HASH_TYPE_ALL
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pyuapi.rss: Microsoft vectors and one case per rule of the module docstring."""
 
 from __future__ import annotations
@@ -6,9 +7,9 @@ import random
 
 import pytest
 
-from pyuapi import packets as P
+from pyuapi.testkit import packets as P
 from pyuapi import rss
-from pyuapi import virtio_net as V
+from pyuapi.uapi import virtio_net as V
 
 K = rss.MS_KEY
 T = {n: getattr(V, f"VIRTIO_NET_RSS_HASH_TYPE_{n}") for n in V.TYPE_NAMES.values()}

@@ -1,4 +1,5 @@
-"""pyuapi.tun / pyuapi.tap / pyuapi.errors pieces that need no root."""
+# SPDX-License-Identifier: MIT
+"""pyuapi.uapi.tun / pyuapi.Tap, HashConfig, Packet / pyuapi.errors pieces that need no root."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pyuapi import errors, sysio, tun as T, virtio_net as V
-from pyuapi.tap import HashConfig, Packet, diagnose_vnet_hash
-from pyuapi.usermem import GuardedBuffer
+from pyuapi import errors, sysio
+from pyuapi.uapi import tun as T, virtio_net as V
+from pyuapi import HashConfig, Packet
+from pyuapi.config import diagnose_vnet_hash
+from pyuapi.testkit.guardpage import GuardedBuffer
 from vm import pipeline, source
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vm/accel.py: the KVM/TCG decision and the reading of a probe boot."""
 import pytest
 

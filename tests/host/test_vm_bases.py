@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: MIT
 """vm/bases.py: pins, Debian version order, and how a base is resolved when
 the archive still has the pinned version, no longer has it, or is ahead of
 the cached index.  The archive is a fake here; `make kernel BASE=...` is the

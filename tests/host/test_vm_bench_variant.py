@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The "bench" config variant (vm/kconfig.py, vm/pipeline.py): the harness-only
 patches of bench/kernel/ go on top of patches/, only for that variant, and
 into its build key, so the normal and debug builds are never invalidated."""

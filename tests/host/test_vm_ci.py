@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vm/ci.py: the pieces of the per-patch checks that need no kernel build."""
 from collections import Counter
 from pathlib import Path

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vm/export.py: JUnit XML parses back, and the KCIDB report is valid
 against KernelCI's schema package (kcidb-io)."""
 import xml.etree.ElementTree as ET

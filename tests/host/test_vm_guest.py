@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vm/guest.py: reading the case list of a kselftest_harness program (-l)."""
 from vm.guest import harness_cases
 

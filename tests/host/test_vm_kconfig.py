@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vm/kconfig.py: fragments are parsed and checked against the final .config."""
 import pytest
 

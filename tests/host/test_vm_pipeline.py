@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vm/pipeline.py without a VM: the build key, and how a results directory
 left by the guest becomes a verdict (collect + report)."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vm/results.py: KTAP and JUnit parsing, skip policy, and the summary line."""
 from vm import results
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vm/series.py: the edits that register the selftests, and the cover letter."""
 from pathlib import Path
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vm/source.py on a small real git repository: the series applies in order,
 and the first patch that fails is named with the hunk that failed."""
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """vm/splat.py on saved console logs: every kind of report is found, tied to
 the test that was running, and a clean boot gives nothing."""
 from pathlib import Path

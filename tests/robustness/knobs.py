@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Run sizes and seeds of the robustness suites, from TUNRSS_* variables.
 
 The VM runner passes every host variable named TUNRSS_* into the guest

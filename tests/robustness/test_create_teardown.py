@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Create and tear down many taps with hash state (issue 7).
 
 Each device gets a 20-byte little-endian header and an RSS + REPORT
@@ -37,13 +38,15 @@ import random
 import time
 from typing import Callable
 
-from pyuapi import packets as P, tun as T, virtio_net as V
-from pyuapi.netdev import Injector, delete_group, delete_link, set_link_group, set_link_up
-from pyuapi.randframes import random_config
-from pyuapi.tap import HashConfig, Tap
+from pyuapi.testkit import packets as P
+from pyuapi.uapi import tun as T, virtio_net as V
+from pyuapi.testkit.inject import Injector
+from tests.lib.netlink import delete_group, delete_link, iproute, link_up, set_link_group
+from pyuapi.testkit.randframes import random_config
+from pyuapi import HashConfig, Tap
 
 from knobs import env_int, seed_from_env
-from vm_conftest import require_hash
+from tests.lib.taps import require_hash
 
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
 MIN_LEAK_PER_DEVICE = 256          # bytes: a twentieth of the ~5 KiB hash state
@@ -97,7 +100,7 @@ def _configured_tap(rng: random.Random, types: int, up: bool) -> Tap:
         tap.set_vnet_hash(HashConfig(RSS | REPORT, cfg.types, cfg.key,
                                      cfg.table or (0,) * 128, cfg.unclassified_queue))
         if up:
-            set_link_up(tap.name)
+            link_up(tap.name)
             with Injector(tap.name) as inj:
                 for i in range(FRAMES // 2):
                     inj.send(_flow(i))
@@ -126,15 +129,16 @@ def _batch(rng: random.Random, types: int, size: int) -> None:
     try:
         for i in range(size):
             taps.append(_configured_tap(rng, types, i == UP_INDEX))
-        for i, tap in enumerate(taps):
-            if i % 10 == 0:
-                tap.close()
-            elif i % 10 == 1:
-                delete_link(tap.name)
-            else:
-                set_link_group(tap.name, GROUP)
-        if size > 2:
-            delete_group(GROUP)
+        with iproute() as ipr:              # one rtnetlink socket for the batch
+            for i, tap in enumerate(taps):
+                if i % 10 == 0:
+                    tap.close()
+                elif i % 10 == 1:
+                    delete_link(tap.name, ipr=ipr)
+                else:
+                    set_link_group(tap.name, GROUP, ipr=ipr)
+            if size > 2:
+                delete_group(GROUP, ipr=ipr)
     finally:
         for tap in taps:
             tap.close()

@@ -1,9 +1,10 @@
+# SPDX-License-Identifier: MIT
 """ioctl fuzzer for TUNSETVNETHASH and the ioctls it interacts with (issue 7).
 
 Mutated TUNSETVNETHASH payloads (every flag and type bit, table lengths
 around powers of two and 128, queue numbers beyond numqueues, non-zero pad,
 RSS fields without RSS, random bytes), each placed so that it ends exactly
-at a PROT_NONE page (pyuapi.usermem): a payload cut short must give
+at a PROT_NONE page (pyuapi.testkit.guardpage): a payload cut short must give
 EFAULT, a complete one must not make the kernel read past it.  Interleaved
 with TUNSETVNETHDRSZ, TUNSETVNETLE/BE, TUNSETSTEERINGEBPF attach/detach,
 IFF_ATTACH_QUEUE/IFF_DETACH_QUEUE, ioctls through detached queues, reads
@@ -37,14 +38,17 @@ from typing import Callable, Optional
 
 import pytest
 
-from pyuapi import bpf, packets as P, sysio, tun as T, virtio_net as V
-from pyuapi.netdev import Injector, delete_link
-from pyuapi.randframes import random_config
-from pyuapi.tap import HashConfig, Packet, Tap
-from pyuapi.usermem import GuardedBuffer
+from pyuapi.testkit import bpf, packets as P
+from pyuapi import sysio
+from pyuapi.uapi import tun as T, virtio_net as V
+from pyuapi.testkit.inject import Injector
+from tests.lib.netlink import delete_link
+from pyuapi.testkit.randframes import random_config
+from pyuapi import HashConfig, Packet, Tap
+from pyuapi.testkit.guardpage import GuardedBuffer
 
 from knobs import env_int, seed_from_env
-from vm_conftest import TapFactory, expected, mismatches, require_hash
+from tests.lib.taps import TapFactory, expected, mismatches, require_hash
 from vnet_oracle import (HEADER_LEN, RSS, REPORT, DevState, decode_payload, predict_hdr_sz,
                          predict_set_vnet_hash, predict_steering, predict_vnet_be,
                          predict_vnet_le, table_bytes)
@@ -274,7 +278,7 @@ class Fuzzer:
             return "pad not zero", HashConfig(c.flags, c.types, c.key, c.table,
                                               c.unclassified_queue, pad=pad)
         if k == 7:
-            return "disable (flags 0)", HashConfig()
+            return "disable (flags 0)", HashConfig.disabled()
         if k == 8:
             return "cut short at the guard page", c
         return "random bytes", c
@@ -298,7 +302,7 @@ class Fuzzer:
         what = f"TUNSETVNETHASH {cls} {data[:HEADER_LEN + 16].hex()}.. readable={readable}"
         if self._check(what, cls, rc, allowed, rows):
             got = decode_payload(data)
-            self.st.cfg = got if got.flags else HashConfig()
+            self.st.cfg = got if got.flags else HashConfig.disabled()
             self.configs_applied += 1
         self.verify(what)
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Reconfiguration under traffic (issue 7): one thread floods a multiqueue tap
 through AF_PACKET, another replaces the TUNSETVNETHASH configuration many
 times per second (tables, keys, types, RSS on/off, REPORT on/off), the main
@@ -15,10 +16,10 @@ REPORT (the header is read into a buffer pre-filled with a pattern that no
 kernel header can hold).  A torn mixture, e.g. one configuration's key
 with another's types, matches none.
 
-Accounting: frames sendto() accepted = frames read + the tap's tx_drop
+Accounting: frames sendto() accepted = frames read + the tap's tx_dropped
 delta (a full tun ring drops and counts); tx_packets grows by the frames
-read.  The counters come from /proc/thread-self/net/dev (pyuapi.netdev:
-/sys/class/net does not show a device of the test's namespace).
+read.  The counters are the link's IFLA_STATS64 (struct rtnl_link_stats64),
+read with pyroute2 in the test's namespace (tests.lib.netlink.link_stats).
 
 TUNRSS_STRESS_SEED replays, TUNRSS_STRESS_SECONDS (default 5; `make
 stress` 30) sets the flood's length, TUNRSS_STRESS_HZ (default 200) the
@@ -38,13 +39,15 @@ from typing import Callable
 
 import pytest
 
-from pyuapi import rss, tun as T, virtio_net as V
-from pyuapi.netdev import Injector, link_stats
-from pyuapi.randframes import random_config, random_frame
-from pyuapi.tap import HashConfig
+from pyuapi import rss
+from pyuapi.uapi import tun as T, virtio_net as V
+from pyuapi.testkit.inject import Injector
+from tests.lib.netlink import link_stats
+from pyuapi.testkit.randframes import random_config, random_frame
+from pyuapi import HashConfig
 
 from knobs import env_float, seed_from_env
-from vm_conftest import TapFactory, report_ready, require_hash
+from tests.lib.taps import TapFactory, report_ready, require_hash
 
 QUEUES = 4
 TEMPLATES = 256
@@ -72,7 +75,7 @@ def _random_configs(rng: random.Random, types: int, keys: list[bytes]) -> Callab
 
     def make() -> HashConfig:
         if rng.random() < 0.1:
-            return HashConfig()                                   # RSS and REPORT off
+            return HashConfig.disabled()                                   # RSS and REPORT off
         c = random_config(rng, types, max_queue=2 * QUEUES)
         return dataclasses.replace(c, key=rng.choice(keys), types=rng.choice(type_pool))
     return make
@@ -207,18 +210,18 @@ def test_reconfigure_under_traffic(make_tap: TapFactory,
                             f"configurations {sh.sent[seq]}..{hi} "
                             f"(report {'ok' if report_ok else 'bad'}, "
                             f"queue {'ok' if queue_ok else 'bad'})")
-    dropped = after["tx_drop"] - before["tx_drop"]
+    dropped = after["tx_dropped"] - before["tx_dropped"]
     tx_packets = after["tx_packets"] - before["tx_packets"]
     lost = sh.sent_ok - len(records) - dropped
     record_summary(
         f"reconfiguration stress: TUNRSS_STRESS_SEED={seed}: {flood_seconds:.1f}s, "
         f"{len(sh.configs)} configurations applied ({len(sh.configs) / flood_seconds:.0f}/s), "
         f"{sh.sent_ok} frames sent ({sh.enobufs} ENOBUFS), {len(records)} read and checked "
-        f"({ambiguous} in flight across a reconfiguration), tx_drop +{dropped}, "
+        f"({ambiguous} in flight across a reconfiguration), tx_dropped +{dropped}, "
         f"tx_packets +{tx_packets}, unexplained loss {lost}, {len(problems)} inconsistent")
     if problems:
         pytest.fail(f"TUNRSS_STRESS_SEED={seed}: {len(problems)} packet(s) consistent with no "
                     "live configuration:\n" + "\n".join(problems[:20]), pytrace=False)
-    assert lost == 0, f"{lost} frames neither read nor counted in tx_drop"
+    assert lost == 0, f"{lost} frames neither read nor counted in tx_dropped"
     assert tx_packets == len(records)
     assert len(records) > 0 and len(sh.configs) > 1

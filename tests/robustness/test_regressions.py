@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Regression tests for bugs the robustness suites found in patches/ (issue 7)."""
 
 from __future__ import annotations
@@ -6,13 +7,14 @@ import errno
 
 import pytest
 
-from pyuapi import tun as T, virtio_net as V
+from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.errors import TunError
-from pyuapi.netdev import Injector, delete_link, set_link_up
-from pyuapi import packets as P
-from pyuapi.tap import HashConfig, Tap
+from pyuapi.testkit.inject import Injector
+from tests.lib.netlink import delete_link, link_up
+from pyuapi.testkit import packets as P
+from pyuapi import HashConfig, Tap
 
-from vm_conftest import TapFactory, collect, expected, require_hash
+from tests.lib.taps import TapFactory, collect, expected, require_hash
 
 
 def test_report_needs_iff_vnet_hdr(make_tap: TapFactory) -> None:
@@ -66,7 +68,7 @@ def test_reattach_without_vnet_hdr_is_ebusy(make_tap: TapFactory) -> None:
         with Tap(name, queues=1) as again:
             assert again.iff_flags() & T.IFF_VNET_HDR
             assert again.vnet_hdr_sz() == V.VNET_HDR_V1_HASH_LEN
-            set_link_up(name)
+            link_up(name)
             frame = P.udp4_frame("10.6.0.3", "10.6.0.4", 3, 4)
             with Injector(name) as inj:
                 inj.send(frame)

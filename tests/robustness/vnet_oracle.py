@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a tap must answer, predicted from the input and the device state.
 
 The TUNSETVNETHASH rows are those of docs/design.md "Validation (a failing
@@ -22,10 +23,11 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
-from pyuapi import tun as T
-from pyuapi import virtio_net as V
-from pyuapi.tap import HashConfig, diagnose_vnet_hash
+from pyuapi.uapi import tun as T
+from pyuapi.uapi import virtio_net as V
+from pyuapi import HashConfig
 
+from pyuapi.config import diagnose_vnet_hash
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
 HEADER_LEN = 52                                     # sizeof(struct tun_vnet_hash)
 _HEADER = struct.Struct("=H2sIHH40s")               # docs/design.md struct tun_vnet_hash
@@ -39,7 +41,7 @@ __all__ = ["DevState", "decode_payload", "design_row", "predict_set_vnet_hash", 
 class DevState:
     """The device-wide state the predictions depend on (struct tun_struct fields)."""
 
-    cfg: HashConfig = HashConfig()      # flags 0: no hashing
+    cfg: HashConfig = HashConfig.disabled()      # flags 0: no hashing
     hdr_sz: int = VNET_HDR_MIN           # TUNSETVNETHDRSZ (tun->vnet_hdr_sz)
     vnet_le: bool = False                # TUN_VNET_LE
     vnet_be: bool = False                # TUN_VNET_BE

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Differential test (issue 4): thousands of random frames under random
 configurations through a multiqueue tap; every packet's queue, hash_value
 and hash_report compared with pyuapi.rss.
@@ -14,11 +15,11 @@ import random
 
 import pytest
 
-from pyuapi import virtio_net as V
-from pyuapi.randframes import random_config, random_frame
-from pyuapi.tap import Tap
+from pyuapi.uapi import virtio_net as V
+from pyuapi.testkit.randframes import random_config, random_frame
+from pyuapi import Tap
 
-from conftest import TapFactory, mismatches, report_ready, require_hash
+from tests.lib.taps import TapFactory, mismatches, report_ready, require_hash
 
 QUEUES = 8
 

@@ -1,4 +1,5 @@
-"""The 6.12 tun ioctls through pyuapi.tap.Tap (any kernel, as root)."""
+# SPDX-License-Identifier: MIT
+"""The 6.12 tun ioctls through pyuapi.Tap (any kernel, as root)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import time
 
 import pytest
 
-from pyuapi import bpf, packets as P, sysio, tun as T
+from pyuapi.testkit import bpf, packets as P
+from pyuapi import sysio
+from pyuapi.uapi import tun as T
 from pyuapi.errors import TunError
-from pyuapi.netdev import Injector, link_flags, IFF_UP
-from pyuapi.netns import NetNS
-from pyuapi.tap import Packet, Tap
+from pyuapi.testkit.inject import Injector
+from tests.lib.netlink import IFF_UP, link_flags
+from tests.lib.netlink import NetNS
+from pyuapi import Packet, Tap
 
-from conftest import TapFactory
+from tests.lib.taps import TapFactory
 
 
 def frame(i: int) -> bytes:
@@ -138,15 +142,15 @@ def test_random_frames_cross_the_tap_unchanged(make_tap: TapFactory) -> None:
     from some queue, with nothing else in between."""
     import random
 
-    from pyuapi.randframes import random_frame
-    from pyuapi.tap import HashConfig
+    from pyuapi.testkit.randframes import random_frame
+    from pyuapi import HashConfig
 
-    from conftest import mismatches
+    from tests.lib.taps import mismatches
     tap = make_tap(queues=4)
     tap.set_vnet_hdr_sz(20)
     rng = random.Random(2024)
     frames = list(dict.fromkeys(random_frame(rng, i) for i in range(600)))
-    assert mismatches(tap, HashConfig(), frames) == []
+    assert mismatches(tap, HashConfig.disabled(), frames) == []
 
 
 def test_mismatches_reports_wrong_queue_and_lost_frames(make_tap: TapFactory) -> None:
@@ -154,9 +158,9 @@ def test_mismatches_reports_wrong_queue_and_lost_frames(make_tap: TapFactory) ->
     was never given disagree with automq steering, and a frame that is never
     sent is reported lost."""
     from pyuapi.rss import MS_KEY
-    from pyuapi.tap import HashConfig
+    from pyuapi import HashConfig
 
-    from conftest import expected, mismatches
+    from tests.lib.taps import expected, mismatches
     tap = make_tap(queues=4)
     cfg = HashConfig(T.TUN_VNET_HASH_RSS, 0x1FF, MS_KEY, (0,))
     frames = [frame(i) for i in range(64)]
@@ -165,7 +169,7 @@ def test_mismatches_reports_wrong_queue_and_lost_frames(make_tap: TapFactory) ->
     assert expected(tap, cfg, frames[0])[2] == tap.fd_index_of_kernel_queue(0)
     # Frames the tap's TX filter drops (tun_net_xmit check_filter) are reported lost.
     tap.set_tx_filter([bytes.fromhex("020000000099")])
-    lost = mismatches(tap, HashConfig(), frames[:3], timeout=0.3)
+    lost = mismatches(tap, HashConfig.disabled(), frames[:3], timeout=0.3)
     assert len(lost) == 3 and all(p.startswith("lost frame") for p in lost), lost
     tap.set_tx_filter([])
-    assert mismatches(tap, HashConfig(), frames[:3]) == []
+    assert mismatches(tap, HashConfig.disabled(), frames[:3]) == []

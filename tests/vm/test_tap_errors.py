@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Each row of the docs/design.md validation table: the documented errno from
 pyuapi, and the earlier configuration still steers and hashes a probe."""
 
@@ -10,12 +11,13 @@ from typing import Callable, Iterator
 
 import pytest
 
-from pyuapi import bpf, packets as P, tun as T, virtio_net as V
+from pyuapi.testkit import bpf, packets as P
+from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.errors import FeatureMissingError, TunError
-from pyuapi.tap import HashConfig, Tap
-from pyuapi.usermem import GuardedBuffer
+from pyuapi import HashConfig, Tap
+from pyuapi.testkit.guardpage import GuardedBuffer
 
-from conftest import mismatches
+from tests.lib.taps import mismatches
 
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
 K1 = bytes(range(0x40, 0x68))

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """TUNGETVNETHASHCAP / TUNSETVNETHASH behaviour against pyuapi.rss (docs/design.md "Behaviour")."""
 
 from __future__ import annotations
@@ -5,11 +6,13 @@ from __future__ import annotations
 import os
 import random
 
-from pyuapi import bpf, packets as P, rss, tun as T, virtio_net as V
-from pyuapi.netdev import Injector
-from pyuapi.tap import HashConfig, Tap
+from pyuapi.testkit import bpf, packets as P
+from pyuapi import rss
+from pyuapi.uapi import tun as T, virtio_net as V
+from pyuapi.testkit.inject import Injector
+from pyuapi import HashConfig, Tap
 
-from conftest import collect, mismatches
+from tests.lib.taps import collect, mismatches
 
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
 ALL = V.VIRTIO_NET_RSS_HASH_TYPE_ALL

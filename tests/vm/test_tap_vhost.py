@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The batched read path: vhost-net receiving from the tap (drivers/vhost/net.c
 handle_rx -> tun_recvmsg), as QEMU with vhost=on uses it.
 
@@ -15,17 +16,17 @@ import random
 
 import pytest
 
-from pyuapi import tun as T
-from pyuapi import virtio_net as V
-from pyuapi.netdev import Injector
-from pyuapi.randframes import random_frame
+from pyuapi.uapi import tun as T
+from pyuapi.uapi import virtio_net as V
+from pyuapi.testkit.inject import Injector
+from pyuapi.testkit.randframes import random_frame
 from pyuapi.rss import MS_KEY
-from pyuapi.tap import HashConfig, Tap
+from pyuapi import HashConfig, Tap
 from pyuapi.vhost import (VHOST_NET_F_VIRTIO_NET_HDR, VIRTIO_F_VERSION_1,
                           VIRTIO_NET_F_HASH_REPORT, VhostError, VhostNet, header_length,
                           offered_features)
 
-from conftest import TapFactory, collect, expected, feature_missing, report_ready, require_hash
+from tests.lib.taps import TapFactory, collect, expected, feature_missing, report_ready, require_hash
 
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
 FEATURES = (1 << VIRTIO_F_VERSION_1) | (1 << VIRTIO_NET_F_HASH_REPORT)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Frame builders: Ethernet, IPv4 (options, fragments), IPv6 with extension
 header chains, TCP, UDP, ICMP and other protocols, with correct checksums.
 

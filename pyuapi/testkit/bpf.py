@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A minimal steering eBPF program for TUNSETSTEERINGEBPF.
 
 Loads ``r0 = queue; exit`` as BPF_PROG_TYPE_SOCKET_FILTER with bpf(2)
@@ -12,8 +13,8 @@ import ctypes
 import os
 import platform
 
-from .layout import CheckedStructure
-from .sysio import libc
+from ..sysio import libc
+from ..uapi.layout import CheckedStructure
 
 __all__ = ["load_const_prog", "BPF_SYSCALL_NR"]
 
@@ -27,8 +28,15 @@ BPF_PROG_TYPE_SOCKET_FILTER = 1
 
 
 class bpf_insn(CheckedStructure):
-    """include/uapi/linux/bpf.h: struct bpf_insn; dst_reg:4/src_reg:4 as one byte ``regs``."""
+    """include/uapi/linux/bpf.h: struct bpf_insn; dst_reg:4/src_reg:4 as one byte ``regs``.
 
+    ``regs`` is two C bit fields, which offsetof cannot name: the checker
+    skips it (``_c_absent_fields_``) and checks the others.
+    """
+
+    _c_name_ = "struct bpf_insn"
+    _c_header_ = "linux/bpf.h"
+    _c_absent_fields_ = ("regs",)
     _fields_ = [("code", ctypes.c_uint8), ("regs", ctypes.c_uint8), ("off", ctypes.c_int16),
                 ("imm", ctypes.c_int32)]
 

@@ -1,6 +1,8 @@
+# SPDX-License-Identifier: MIT
 """virtio-net header structs and hash constants.
 
-Mirrors include/uapi/linux/virtio_net.h (Linux 6.12) and the virtio spec
+Mirrors include/uapi/linux/virtio_net.h (Linux 7.3; 6.12 differs only in
+struct virtio_net_hdr_v1_hash, see there) and the virtio spec
 1.2 section 5.1.6 "Device Operation" (5.1.6.4.3 "Hash calculation for
 incoming packets", 5.1.6.4.4 "Hash reporting for incoming packets").
 
@@ -125,6 +127,14 @@ class virtio_net_hdr_v1(CheckedStructure):
 class virtio_net_hdr_v1_hash(CheckedStructure):
     """include/uapi/linux/virtio_net.h: struct virtio_net_hdr_v1_hash (20 bytes).
 
+    Declared with the field names of Linux 7.3, where the 32-bit hash is
+    two ``__le16`` halves, ``hash_value_lo`` and ``hash_value_hi`` (so that
+    the struct needs only 2-byte alignment); Linux 6.12 has one ``__le32
+    hash_value`` at the same offset, 12.  :attr:`hash_value` reads and
+    writes the 32-bit value either way, and :mod:`pyuapi.check` compares
+    the two halves with 6.12's ``hash_value`` when the headers lack
+    ``hash_value_lo`` (``_c_compat_``).
+
     The trailing ``padding`` is named ``padding`` in the header; it must be
     zero like any pad (spec 5.1.6.4.4; docs/design.md "num_buffers and
     padding zero").
@@ -134,10 +144,23 @@ class virtio_net_hdr_v1_hash(CheckedStructure):
     _c_header_ = "linux/virtio_net.h"
     _fields_ = [
         ("hdr", virtio_net_hdr_v1),
-        ("hash_value", le32),
+        ("hash_value_lo", le16),
+        ("hash_value_hi", le16),
         ("hash_report", le16),
         ("padding", le16),
     ]
+    # Older headers (6.12 and before): these fields are one C member.
+    _c_compat_ = ((("hash_value_lo", "hash_value_hi"), "hash_value", le32),)
+
+    @property
+    def hash_value(self) -> int:
+        """The 32-bit hash: ``hash_value_lo | hash_value_hi << 16`` (7.3), ``hash_value`` (6.12)."""
+        return self.hash_value_lo | self.hash_value_hi << 16
+
+    @hash_value.setter
+    def hash_value(self, value: int) -> None:
+        self.hash_value_lo = value & 0xFFFF
+        self.hash_value_hi = value >> 16 & 0xFFFF
 
 
 VNET_HDR_LEN = ctypes.sizeof(virtio_net_hdr)

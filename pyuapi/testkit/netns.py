@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A throwaway network namespace for the calling thread.
 
 ``with NetNS():`` unshares a new network namespace (unshare(2)
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from .sysio import libc, raise_errno
+from ..sysio import libc, raise_errno
 
 __all__ = ["NetNS", "CLONE_NEWNET"]
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """User memory with a guard page, to hand the kernel a pointer that faults
 part-way (EFAULT tests: docs/design.md "bad user pointer anywhere in the
 payload (header or table)").
@@ -10,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import mmap as _mmap
 
-from .sysio import libc, raise_errno
+from ..sysio import libc, raise_errno
 
 __all__ = ["GuardedBuffer"]
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ioctl request numbers, computed like the kernel's _IOC macros.
 
 Mirrors include/uapi/asm-generic/ioctl.h (``_IOC``, ``_IO``, ``_IOR``,

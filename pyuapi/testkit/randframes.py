@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Random frames and hash configurations for differential tests (issue 4).
 
 Every frame category that the hash rules of :mod:`pyuapi.rss` distinguish is
@@ -9,7 +10,7 @@ headers; VLAN-tagged, ARP and other non-IP frames.  A sequence number goes
 into the IPv4 identification / IPv6 flow label / ARP sender address so that
 frames of one batch are distinct.
 
-Formats: RFC 791, RFC 8200, RFC 6275, RFC 4302 (see :mod:`pyuapi.packets`);
+Formats: RFC 791, RFC 8200, RFC 6275, RFC 4302 (see :mod:`pyuapi.testkit.packets`);
 configuration fields: docs/design.md struct tun_vnet_hash.
 """
 
@@ -18,8 +19,8 @@ from __future__ import annotations
 import random
 
 from . import packets as P
-from . import tun as T
-from .tap import HashConfig
+from ..config import HashConfig
+from ..uapi import tun as T
 
 __all__ = ["random_frame", "random_config", "OTHER_PROTOS"]
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A ctypes.Structure base that refuses implicit padding.
 
 The kernel's UAPI rule (Documentation/process/botching-up-ioctls.rst, "pad

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tun/tap UAPI: ioctl numbers, flags and structs.
 
 Mirrors include/uapi/linux/if_tun.h of Linux 6.12 plus the proposed
@@ -88,8 +89,13 @@ class sock_fprog(CheckedStructure):
 
 
 class ifreq_ifru(ctypes.Union):
-    """include/uapi/linux/if.h: the ``ifr_ifru`` union of struct ifreq (members tun uses)."""
+    """include/uapi/linux/if.h: the ``ifr_ifru`` union of struct ifreq (members tun uses).
 
+    ``ifru_raw`` stands for the members not bound (struct ifmap is the
+    largest); C has no such member, so the checker skips it.
+    """
+
+    _c_absent_fields_ = ("ifru_raw",)
     _fields_ = [
         ("ifru_flags", ctypes.c_short),
         ("ifru_ivalue", ctypes.c_int),
@@ -254,10 +260,3 @@ def decode_vnet_hash(data: bytes) -> tuple[tun_vnet_hash, list[int]]:
         raise ValueError(f"table needs {2 * n} bytes, got {len(raw)}")
     return h, list((u16 * n).from_buffer_copy(raw))
 
-
-def __getattr__(name: str) -> object:
-    """``pyuapi.tun.Tap`` etc. are the device class of :mod:`pyuapi.tap` (lazy: no import cycle)."""
-    if name in ("Tap", "HashConfig", "Packet"):
-        from . import tap
-        return getattr(tap, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

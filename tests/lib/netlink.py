@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: MIT
+"""Links, network namespaces and link statistics through pyroute2 (rtnetlink(7)).
+
+tun devices themselves are made by opening /dev/net/tun (pyuapi.Tap): they
+cannot be created over rtnetlink, and pyroute2's tuntap support closes its
+fd.  Everything else about the link goes through pyroute2.IPRoute:
+state (IFF_UP), deletion (RTM_DELLINK, one device or a whole device group),
+device groups (IFLA_GROUP) and counters (IFLA_STATS64, struct
+rtnl_link_stats64 of include/uapi/linux/if_link.h).  :class:`NetNS` is a
+named network namespace (pyroute2.netns, as `ip netns add`) that the
+calling thread enters and leaves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+from pyroute2 import IPRoute, netns
+
+__all__ = ["NetNS", "iproute", "link_up", "link_flags", "delete_link", "set_link_group",
+           "delete_group", "link_stats", "IFF_UP"]
+
+IFF_UP = 0x1            # include/uapi/linux/if.h net_device_flags
+_names = itertools.count()
+
+
+@contextmanager
+def iproute(ipr: Optional[IPRoute] = None) -> Iterator[IPRoute]:
+    """``ipr``, or a new rtnetlink socket in the calling thread's namespace, closed after.
+
+    Every helper takes ``ipr=`` so that a loop over thousands of links
+    shares one socket.
+    """
+    if ipr is not None:
+        yield ipr
+        return
+    own = IPRoute()
+    try:
+        yield own
+    finally:
+        own.close()
+
+
+def _index(name: str) -> int:
+    """if_nametoindex(3) in the calling thread's namespace (no dump of every link)."""
+    return socket.if_nametoindex(name)
+
+
+def link_up(name: str, up: bool = True, ipr: Optional[IPRoute] = None) -> None:
+    """RTM_SETLINK: set or clear IFF_UP (`ip link set NAME up|down`)."""
+    with iproute(ipr) as ipr:
+        ipr.link("set", index=_index(name), state="up" if up else "down")
+
+
+def link_flags(name: str, ipr: Optional[IPRoute] = None) -> int:
+    """The link's net_device_flags (ifinfomsg.ifi_flags of RTM_GETLINK)."""
+    with iproute(ipr) as ipr:
+        return int(ipr.get_links(_index(name))[0]["flags"])
+
+
+def delete_link(name: str, ipr: Optional[IPRoute] = None) -> None:
+    """RTM_DELLINK of ``name`` (`ip link delete`).
+
+    For a tun device the device is unregistered even while queue fds are
+    open (drivers/net/tun.c tun_detach_all).
+    """
+    with iproute(ipr) as ipr:
+        ipr.link("del", index=_index(name))
+
+
+def set_link_group(name: str, group: int, ipr: Optional[IPRoute] = None) -> None:
+    """RTM_SETLINK IFLA_GROUP: put ``name`` in device group ``group`` (`ip link set group`)."""
+    with iproute(ipr) as ipr:
+        ipr.link("set", index=_index(name), group=group)
+
+
+def delete_group(group: int, ipr: Optional[IPRoute] = None) -> None:
+    """RTM_DELLINK of every device in ``group`` at once (`ip link delete group`).
+
+    net/core/rtnetlink.c rtnl_group_dellink: one unregister_netdevice_many(),
+    so one RCU grace period for the whole group.
+    """
+    with iproute(ipr) as ipr:
+        ipr.link("del", index=0, group=group)
+
+
+def link_stats(name: str, ipr: Optional[IPRoute] = None) -> dict[str, int]:
+    """The link's struct rtnl_link_stats64 (IFLA_STATS64): rx_packets, tx_dropped, ..."""
+    with iproute(ipr) as ipr:
+        stats = ipr.get_links(_index(name))[0].get("stats64")
+    if stats is None:
+        raise OSError(61, f"{name}: no IFLA_STATS64 in RTM_GETLINK")
+    return {k: int(v) for k, v in dict(stats).items()}
+
+
+class NetNS:
+    """A fresh named network namespace that the calling thread enters, then leaves and removes.
+
+    pyroute2.netns.create (`ip netns add`), pushns/popns (setns(2)) and
+    remove.  Network namespaces are per thread: other threads are
+    unaffected, threads started inside inherit it.  Everything made inside
+    (taps, sockets) belongs to it and goes when its last user does.  IPv6
+    is disabled inside, so that no router solicitation, DAD or MLD frame
+    appears on a tap.
+    """
+
+    def __init__(self, quiet_ipv6: bool = True) -> None:
+        self.name = f"tunrss-{os.getpid()}-{next(_names)}"
+        self.quiet_ipv6 = quiet_ipv6
+        self._entered = False
+
+    def __enter__(self) -> "NetNS":
+        netns.create(self.name)
+        try:
+            netns.pushns(self.name)
+        except BaseException:
+            netns.remove(self.name)
+            raise
+        self._entered = True
+        if self.quiet_ipv6:
+            for knob in ("default", "all"):
+                path = Path(f"/proc/sys/net/ipv6/conf/{knob}/disable_ipv6")
+                if path.exists():
+                    path.write_text("1")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._entered:
+            self._entered = False
+            try:
+                netns.popns()
+            finally:
+                netns.remove(self.name)
