@@ -22,7 +22,7 @@ from typing import Callable
 from . import bases
 from .errors import PatchError, SetupError
 
-DEFAULT_BASE = "6.12"
+DEFAULT_BASE = "mainline"
 # Fixed identity and dates make the base commit id reproducible.
 _BASE_ENV = {
     "GIT_AUTHOR_NAME": "base", "GIT_AUTHOR_EMAIL": "base@localhost",
