@@ -66,7 +66,9 @@ def test_torn_packet_fails() -> None:
     assert any(rec.fd == fd for fd, _ in live) and any(rec.header[10:] == t for _, t in live)
     v = S.judge([rec], TEMPLATES, {seq: 0}, predict)
     assert len(v.problems) == 1 and "no one configuration" in v.problems[0]
-    assert v.checked == 0
+    assert (v.checked, v.torn_header_older, v.torn_queue_older) == (0, 1, 0)
+    v = S.judge([record(seq, 0, 1, 0, 1)], TEMPLATES, {seq: 0}, predict)
+    assert (v.torn_header_older, v.torn_queue_older) == (0, 1)
 
 
 def test_untouched_header_with_report_queue_fails() -> None:

@@ -56,6 +56,8 @@ class Verdict:
     across: int = 0               # ... of which in flight across a change (>1 live)
     discriminating: int = 0       # ... whose live configurations predict different packets
     duplicates: int = 0
+    torn_queue_older: int = 0     # torn: queue from an older live configuration than the header
+    torn_header_older: int = 0    # torn: header from an older live configuration than the queue
 
 
 def stamp(template: bytes, seq: int) -> bytes:
@@ -125,6 +127,11 @@ def judge(records: Sequence[Record], templates: Sequence[bytes], sent: dict[int,
         if got not in outcomes.values():
             queue_from = [i for i, (fd, _) in outcomes.items() if fd == rec.fd]
             report_from = [i for i, (_, tail) in outcomes.items() if tail == got[1]]
+            if queue_from and report_from:
+                if max(queue_from) < min(report_from):
+                    v.torn_queue_older += 1
+                elif max(report_from) < min(queue_from):
+                    v.torn_header_older += 1
             v.problems.append(
                 f"seq {seq} on fd {rec.fd} header {rec.header.hex()}: no one configuration of "
                 f"{rec.first}..{rec.last} gives both its queue and its header (queue fits "
