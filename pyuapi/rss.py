@@ -214,7 +214,7 @@ def _ipv6(f: bytes, off: int, types: int) -> tuple[int, bytes]:
             l4 = False
             break
         hlen = (f[p + 1] + 2) * 4 if nh == 51 else (f[p + 1] + 1) * 8
-        if nh == 43:                                       # spec S3 Routing-Header-Type-2; choice C9
+        if nh == 43:                                       # spec S3 RH2; choice C9
             if rh2 is None and hlen == 24 and n >= p + 24 and f[p + 2] == 2:
                 rh2 = f[p + 8:p + 24]
         elif nh == 60 and home is None:                    # spec S3 home address option; choice C8
