@@ -13,9 +13,15 @@
  * unchanged.
  *
  * The Microsoft RSS verification vectors are checked against their
- * published values. Elsewhere the expected value is the Toeplitz hash of the
- * fields that the expected report type covers; which report type a packet
- * gets is spelled out per variant, as data, not computed by a second parser.
+ * published values, with the Microsoft key. Elsewhere every test configures
+ * keys and types of its own, drawn from its name (and TUN_VNET_HASH_SEED
+ * when set), and the expected value is the Toeplitz hash, with the key
+ * configured, of the fields that the expected report type covers: a kernel
+ * that hashed with another key fails. Which report type a packet gets is
+ * spelled out per variant, as data, not computed by a second parser. The
+ * configuration that must survive a rejected call differs from the
+ * rejected one in key, types and table, so that a rejected call that
+ * applied part of itself is seen.
  *
  * On a kernel without the ioctls every test skips.
  */
@@ -132,6 +138,60 @@ static const struct ms_vector ms_ipv6[] = {
 /* The addresses a Mobile IPv6 packet carries outside its extension headers */
 #define CARE_OF_ADDR	"2001:db8::c0a"
 #define CORRESPONDENT	"2001:db8::1"
+
+/*
+ * Per test: the key of rss_config(), the key and types of other_config(),
+ * drawn in each FIXTURE_SETUP by draw_config_keys(). Each test runs in a
+ * child of its own, so these are the test's.
+ */
+static __u8 main_key[TUN_VNET_HASH_KEY_SIZE];
+static __u8 other_key[TUN_VNET_HASH_KEY_SIZE];
+static __u32 other_types;
+static __u32 random_state;
+
+/* xorshift32: the draws need no quality, only to differ between tests */
+static __u32 next_random(void)
+{
+	random_state ^= random_state << 13;
+	random_state ^= random_state >> 17;
+	random_state ^= random_state << 5;
+
+	return random_state;
+}
+
+static __u32 fnv1a(__u32 h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (__u8)*s) * 16777619u;
+
+	return h;
+}
+
+/*
+ * Keys and types for the test @name of @fixture, variant @salt: FNV-1a of
+ * the names, mixed with @salt and TUN_VNET_HASH_SEED if set, seeds the
+ * draw. other_types always enables IPv4 and IPv6 but lacks one of TCPv4,
+ * UDPv4, TCPv6 and UDPv6, so some packet of mixed_packets() gets another
+ * report than with all types.
+ */
+static void draw_config_keys(const char *fixture, const char *name,
+			     __u32 salt)
+{
+	static const __u32 l4[] = { T_TCPV4, T_UDPV4, T_TCPV6, T_UDPV6 };
+	const char *seed = getenv("TUN_VNET_HASH_SEED");
+	__u32 h = fnv1a(fnv1a(2166136261u, fixture), name) ^ salt * 40503u;
+	size_t i;
+
+	if (seed)
+		h ^= strtoul(seed, NULL, 0) * 2654435761u;
+	random_state = h ? h : 1;
+	for (i = 0; i < TUN_VNET_HASH_KEY_SIZE; i++) {
+		main_key[i] = next_random() >> 24;
+		other_key[i] = next_random() >> 24;
+	}
+	other_types = (next_random() & T_ALL) | T_IPV4 | T_IPV6;
+	other_types &= ~l4[next_random() % ARRAY_SIZE(l4)];
+}
 
 /* Toeplitz, bit by bit, as the virtio specification defines it */
 static __u32 toeplitz(const __u8 *key, const __u8 *data, size_t len)
@@ -379,17 +439,18 @@ static bool report_has_ports(__u16 report)
 
 /*
  * The hash the specification defines for @p when its report type is
- * @report: over the source and destination addresses (for an _EX type the
- * Home Address and the type 2 Routing header address, where present), and
- * the ports for a TCP or UDP type; 0 without a hash.
+ * @report, with @key: over the source and destination addresses (for an
+ * _EX type the Home Address and the type 2 Routing header address, where
+ * present), and the ports for a TCP or UDP type; 0 without a hash.
  */
-static __u32 expected_hash(const struct packet *p, __u16 report)
+static __u32 expected_hash(const struct packet *p, __u16 report,
+			   const __u8 *key)
 {
 	size_t alen = p->family == AF_INET ? 4 : 16;
 	__u8 in[36];
 	size_t n = 0;
 
-	if (report == R_NONE)
+	if (report == R_NONE || !key)
 		return 0;
 
 	memcpy(in + n, report_is_ex(report) && (p->ext & EXT_HAO) ?
@@ -405,7 +466,7 @@ static __u32 expected_hash(const struct packet *p, __u16 report)
 		in[n++] = p->dport & 0xff;
 	}
 
-	return toeplitz(ms_key, in, n);
+	return toeplitz(key, in, n);
 }
 
 /* A TUNSETVNETHASH configuration and what the kernel does with it */
@@ -426,7 +487,7 @@ static struct hash_config rss_config(__u32 types)
 		.types = types,
 		.mask = 7,
 		.unclassified = 6,	/* queue 6 % 4 = 2 */
-		.key = ms_key,
+		.key = main_key,
 	};
 	int i;
 
@@ -839,7 +900,7 @@ static struct expect expect_for(const struct tap *t, const struct packet *p,
 {
 	const struct hash_config *c = &t->config;
 	struct expect e = { .report = NO_REPORT, .queue = -1 };
-	__u32 value = expected_hash(p, report);
+	__u32 value = expected_hash(p, report, c->key);
 
 	if (c->flags & TUN_VNET_HASH_REPORT && t->hdr_sz >= HDR_SZ) {
 		e.report = report;
@@ -887,6 +948,7 @@ FIXTURE_SETUP(tap)
 {
 	const char *why = NULL;
 
+	draw_config_keys(_metadata->fixture->name, _metadata->name, 0);
 	ASSERT_EQ(0, tap_open(&self->t, &why));
 	if (why)
 		SKIP(return, "%s", why);
@@ -908,6 +970,7 @@ static void check_vectors(struct __test_metadata *_metadata, struct tap *t,
 	struct packet p;
 	struct frame f;
 
+	c.key = ms_key;		/* the published values are for this key */
 	ASSERT_EQ(0, tap_set_hash(t, &c));
 	for (i = 0; i < n; i++) {
 		p = vector_packet(family, i, L4_TCP);
@@ -917,6 +980,10 @@ static void check_vectors(struct __test_metadata *_metadata, struct tap *t,
 			e.report = l4 ? R_TCPV4 : R_IPV4;
 		else
 			e.report = l4 ? R_TCPV6 : R_IPV6;
+		/* The oracle of the other tests: right with this key ... */
+		ASSERT_EQ(e.value, expected_hash(&p, e.report, ms_key));
+		/* ... and its values follow the key */
+		ASSERT_NE(e.value, expected_hash(&p, e.report, main_key));
 		e.queue = rss_queue(&c, e.report, e.value, t->nqueues);
 		check_frame(_metadata, t, &f, &e, false);
 	}
@@ -1094,8 +1161,11 @@ FIXTURE_VARIANT_ADD(hash, arp)
 
 FIXTURE_SETUP(hash)
 {
+	const struct shape *v = &variant->shape;
 	const char *why = NULL;
 
+	draw_config_keys(_metadata->fixture->name, _metadata->name,
+			 v->family << 12 | v->l4 << 8 | v->frag << 4 | v->ext);
 	ASSERT_EQ(0, tap_open(&self->t, &why));
 	if (why)
 		SKIP(return, "%s", why);
@@ -1179,7 +1249,7 @@ TEST_F(hash, types)
 TEST_F(hash, report_without_rss)
 {
 	struct hash_config c = { .flags = TUN_VNET_HASH_REPORT,
-				 .types = T_ALL, .key = ms_key };
+				 .types = T_ALL, .key = main_key };
 	struct packet pkts[ARRAY_SIZE(ms_ipv4)];
 	int n = shape_packets(&variant->shape, pkts);
 
@@ -1225,16 +1295,24 @@ static int mixed_packets(struct packet *out)
 	return n;
 }
 
-/* The report type that T_ALL gives mixed_packets() */
-static __u16 all_types_report(const struct packet *p)
+/*
+ * The report type that @types gives a packet of mixed_packets(), none of
+ * which is a fragment or has extension headers: virtio spec 5.1.6.4.3.2
+ * "IPv4 packets" and 5.1.6.4.3.3 "IPv6 packets without extension header",
+ * TCP, else UDP, else the L3 type, else no hash.
+ */
+static __u16 mixed_report(const struct packet *p, __u32 types)
 {
-	static const __u16 v4[] = { R_TCPV4, R_UDPV4, R_IPV4 };
-	static const __u16 v6[] = { R_TCPV6, R_UDPV6, R_IPV6 };
+	bool v4 = p->family == AF_INET;
 
-	if (p->family == AF_INET)
-		return v4[p->l4];
-	if (p->family == AF_INET6)
-		return v6[p->l4];
+	if (p->family != AF_INET && p->family != AF_INET6)
+		return R_NONE;
+	if (p->l4 == L4_TCP && types & (v4 ? T_TCPV4 : T_TCPV6))
+		return v4 ? R_TCPV4 : R_TCPV6;
+	if (p->l4 == L4_UDP && types & (v4 ? T_UDPV4 : T_UDPV6))
+		return v4 ? R_UDPV4 : R_UDPV6;
+	if (types & (v4 ? T_IPV4 : T_IPV6))
+		return v4 ? R_IPV4 : R_IPV6;
 
 	return R_NONE;
 }
@@ -1253,7 +1331,8 @@ static void check_steering(struct __test_metadata *_metadata, struct tap *t,
 
 	for (i = 0; i < n; i++) {
 		build_frame(&f, &pkts[i]);
-		e = expect_for(t, &pkts[i], all_types_report(&pkts[i]));
+		e = expect_for(t, &pkts[i],
+			       mixed_report(&pkts[i], t->config.types));
 		if (queue >= 0)
 			e.queue = queue;
 		check_frame(_metadata, t, &f, &e, false);
@@ -1265,12 +1344,16 @@ static void check_config(struct __test_metadata *_metadata, struct tap *t)
 	check_steering(_metadata, t, -1);
 }
 
-/* A second configuration whose table differs from rss_config()'s */
+/*
+ * A second configuration whose key, types and table differ from
+ * rss_config(T_ALL)'s: the one that must survive the rejected calls.
+ */
 static struct hash_config other_config(void)
 {
-	struct hash_config c = rss_config(T_ALL);
+	struct hash_config c = rss_config(other_types);
 	int i;
 
+	c.key = other_key;
 	c.mask = 3;
 	c.unclassified = 1;
 	for (i = 0; i <= c.mask; i++)
@@ -1298,7 +1381,7 @@ TEST_F(tap, reconfigure_and_disable)
 /* A header larger than 20 bytes: the hash is in its first 20 */
 TEST_F(tap, larger_header)
 {
-	struct hash_config c = rss_config(T_ALL);
+	struct hash_config c = other_config();
 	int sz = 32;
 
 	ASSERT_EQ(0, ioctl(self->t.fds[0], TUNSETVNETHDRSZ, &sz));
@@ -1367,8 +1450,10 @@ FIXTURE(invalid)
 FIXTURE_SETUP(invalid)
 {
 	const char *why = NULL;
-	struct hash_config c = other_config();
+	struct hash_config c;
 
+	draw_config_keys(_metadata->fixture->name, _metadata->name, 0);
+	c = other_config();
 	ASSERT_EQ(0, tap_open(&self->t, &why));
 	if (why)
 		SKIP(return, "%s", why);
@@ -1446,7 +1531,7 @@ TEST_F(invalid, table_longer_than_max)
 TEST_F(invalid, rss_fields_without_rss)
 {
 	struct hash_config c = { .flags = TUN_VNET_HASH_REPORT,
-				 .types = T_ALL, .key = ms_key };
+				 .types = T_ALL, .key = main_key };
 	union hash_arg arg;
 
 	encode_config(&arg, &c);
@@ -1653,7 +1738,7 @@ TEST_F(invalid, rss_and_steering_ebpf)
 	EXPECT_EQ(-EBUSY, set_steering(fd, prog));
 
 	c = (struct hash_config){ .flags = TUN_VNET_HASH_REPORT,
-				  .types = T_ALL, .key = ms_key };
+				  .types = other_types, .key = other_key };
 	ASSERT_EQ(0, tap_set_hash(&self->t, &c));
 	ASSERT_EQ(0, set_steering(fd, prog));
 	c = rss_config(T_ALL);

@@ -1,77 +1,64 @@
 # SPDX-License-Identifier: MIT
 """Reference virtio-net hash (Toeplitz) and RSS queue selection.
 
-Follows the virtio spec 1.2+, 5.1.6.4.3 "Hash calculation for incoming
-packets" (subsections "Supported/enabled hash types", "IPv4 packets",
-"IPv6 packets without extension header", "IPv6 packets with extension
-header"), the Toeplitz definition and the Microsoft "Verifying the RSS Hash
-Calculation" vectors (/work/shared/REFERENCE.md section 2), and the
-steering rule of docs/design.md ("Behaviour").
+Written from the virtio specification (1.2 and later), not from the
+kernel series: where patches/0001 and this module disagree, the spec
+decides.  Each rule the code implements cites, as ``spec Sn``, the spec
+sentence below; where the spec is silent, the code cites ``choice Cn``,
+and the choices are listed, with their reasons, in ONE place:
+docs/design.md, "Reference hash: where the spec is silent".
+tests/host/test_rss_spec.py checks that the choices cited here and the
+rows of that table are the same set, and that every spec rule is cited.
 
-Input: an Ethernet frame.  The ethertype at bytes 12-13 plays the role of
-``skb->protocol``; the network header starts at byte 14.  A VLAN tag
-(0x8100/0x88a8) or any other ethertype is non-IP.
+Spec rules (virtio 1.2+, 5.1.6.4.3 "Hash calculation for incoming
+packets", 5.1.6.4.4 "Hash reporting for incoming packets", and the RSS
+processing rules of 5.1.6.5.7; /work/shared/REFERENCE.md section 2):
 
-Rules where the spec is silent or vague.  They match the kernel series
-(patches/0001, net/core/virtio_net_hash.c); each is exercised by
-tests/host/test_pyuapi_rss.py.
+S1. 5.1.6.4.3.2 "IPv4 packets": "If VIRTIO_NET_HASH_TYPE_TCPv4 is set and
+    the packet has a TCP header, the hash is calculated over the following
+    fields: Source IP address, Destination IP address, Source TCP port,
+    Destination TCP port"; "Else if VIRTIO_NET_HASH_TYPE_UDPv4 is set and
+    the packet has a UDP header" (likewise, UDP ports); "Else if
+    VIRTIO_NET_HASH_TYPE_IPv4 is set" (the two addresses); "Else the
+    device does not calculate the hash".
+S2. 5.1.6.4.3.3 "IPv6 packets without extension header": the same cascade
+    with TCPv6, UDPv6 and IPv6 over the Source and Destination IPv6
+    addresses (and ports), "Else the device does not calculate the hash".
+S3. 5.1.6.4.3.4 "IPv6 packets with extension header": "If
+    VIRTIO_NET_HASH_TYPE_TCP_EX is set and the packet has a TCPv6 header",
+    else UDP_EX and a UDPv6 header, else IP_EX, over "Home address from
+    the home address option in the IPv6 destination options header. If
+    the extension header is not present, use the Source IPv6 address."
+    and "IPv6 address that is contained in the Routing-Header-Type-2 from
+    the associated extension header. If the extension header is not
+    present, use the Destination IPv6 address." (plus the ports for
+    TCP_EX/UDP_EX); "Else skip IPv6 extension headers and calculate the
+    hash as defined for an IPv6 packet without extension headers".  So
+    IP_EX wins over TCPv6/UDPv6 for a TCP/UDP packet with extension
+    headers when TCP_EX/UDP_EX are off.
+S4. 5.1.6.4.3.1 "Supported/enabled hash types": IPv6/TCPv6/UDPv6 are the
+    "Hash types applicable for IPv6 packets without extension headers",
+    IP_EX/TCP_EX/UDP_EX the "Hash types applicable for IPv6 packets with
+    extension headers": an _EX type never applies to a packet without
+    extension headers (a TCPv6 packet without them and types = TCP_EX
+    alone gets no hash; QEMU differs).
+S5. 5.1.6.4.4: "If VIRTIO_NET_F_HASH_REPORT was negotiated but due to any
+    reason the hash was not calculated, the device sets hash_report to
+    VIRTIO_NET_HASH_REPORT_NONE"; the report values follow
+    "VIRTIO_NET_HASH_TYPE_XXX = 1 << (VIRTIO_NET_HASH_REPORT_XXX - 1)".
+S6. 5.1.6.5.7 RSS processing: "If the device did not calculate the hash
+    for the specific packet, the device directs the packet to the receiveq
+    specified by unclassified_queue"; "Apply indirection_table_mask to the
+    calculated hash and use the result as the index in the indirection
+    table"; "The number of entries in indirection_table
+    (indirection_table_mask + 1) MUST be a power of two".
+S7. Toeplitz: the spec names "Toeplitz hash calculation" (VIRTIO_NET_F_RSS)
+    and defers to Microsoft's RSS definition: for each input bit, most
+    significant bit of byte 0 first, if it is 1 XOR the left-most 32 bits
+    of the key window into the result, then slide the window by one bit;
+    Microsoft's published vectors (MS_KEY) check it.
 
-1. Non-IP, or no enabled type applies: ``(0, NONE)``.
-2. Bounds: only the frame length bounds parsing; IPv4 ``tot_len`` and IPv6
-   ``payload_len`` are not consulted, nor is an IPv6 extension header's
-   length checked against the frame (what lies beyond is simply absent).
-3. IP header: IPv4 with fewer than 20 bytes, version != 4 or IHL < 5, and
-   IPv6 with fewer than 40 bytes or version != 6: ``(0, NONE)``.  Options
-   cut by the end of the frame are not an error: the addresses are there,
-   the L4 header is not (rule 5).
-4. Fragments hash with the L3-only type (IPv4 / IPv6_EX / IPv6), every
-   fragment including the first: IPv4 with MF set or a non-zero fragment
-   offset; IPv6 with a Fragment header (Next Header 44) anywhere in the
-   walked chain, recognised by the Next Header value alone (the spec is
-   silent; Microsoft, QEMU and the upstream tun RFC agree).
-5. L4: "the packet has a TCP (UDP) header" means a complete fixed header,
-   20 bytes for TCP and 8 for UDP, is present at the L4 offset (IHL * 4,
-   or the end of the IPv6 extension header walk).  A truncated one falls
-   through the spec's cascade to the L3 type, if enabled.
-6. IPv6 extension headers walked: Hop-by-Hop (0), Routing (43),
-   Destination Options (60), each (hdrlen + 1) * 8 bytes; AH (51),
-   (hdrlen + 2) * 4 bytes.  A Fragment header (44) ends the walk (what
-   follows is fragment payload).  Any other Next Header value ends the walk
-   and is the L4 protocol (so ESP 50 and No Next Header 59 have no ports).
-   Seeing one of these five values is what "has extension headers" means.
-   A header whose first two bytes are cut ends the walk without an L4
-   header (the L3 type applies); so does a 17th extension header (at most
-   16 are walked, as the kernel's VIRTIO_NET_HASH_MAX_EXTHDRS).
-7. Home address: the first option of type 0xC9 with length 16 in any
-   Destination Options header walked (Pad1 is one byte; the scan stops at
-   an option that overruns its header or the frame).  Routing header type
-   2: the first Routing header with hdrlen 2 (24 bytes, all present) and
-   routing type 2; its address (bytes 8..23) is used whatever Segments
-   Left says.
-8. Which types apply to IPv6.  Virtio spec 1.2 5.1.6.4.3.1 "Supported/
-   enabled hash types" lists IPv6/TCPv6/UDPv6 as "Hash types applicable for
-   IPv6 packets without extension headers" and IP_EX/TCP_EX/UDP_EX as "Hash
-   types applicable for IPv6 packets with extension headers"; 5.1.6.4.3.3
-   ("IPv6 packets without extension header") names only TCPv6/UDPv6/IPv6,
-   ending "Else the device does not calculate the hash".  (Microsoft's "RSS
-   Hashing Types" page groups the _EX flags the same way, as the set for
-   "IPv6 with extension headers".)  Hence:
-
-   * without extension headers: only TCPv6, UDPv6, IPv6 (5.1.6.4.3.3).
-     The _EX types do NOT apply: a TCPv6 packet without extension headers
-     and types = TCP_EX alone gets ``(0, NONE)``.  This follows the spec
-     text (and the series' cover letter); QEMU instead uses the _EX types
-     for any IPv6 packet.
-   * with extension headers (5.1.6.4.3.4): TCP_EX if TCP, else UDP_EX if
-     UDP, else IP_EX, over (home address or source, RH2 address or
-     destination[, ports]); if none of these is enabled, "skip IPv6
-     extension headers and calculate the hash as defined for an IPv6
-     packet without extension headers" (TCPv6 / UDPv6 / IPv6 over the
-     fixed header addresses).  As
-     the spec's "else if" chain says, IP_EX wins over TCPv6/UDPv6 for a
-     TCP/UDP packet with extension headers when TCP_EX/UDP_EX are off.
-9. Fields are concatenated in network order: source address, destination
-   address, source port, destination port.
+Input: an Ethernet frame (choice C1).
 """
 
 from __future__ import annotations
@@ -105,7 +92,7 @@ _NONE = (_T.VIRTIO_NET_HASH_REPORT_NONE, b"")
 
 
 def toeplitz_bitwise(key: bytes, data: bytes) -> int:
-    """Toeplitz hash, bit by bit, as REFERENCE.md section 2 / virtio spec 5.1.6.4.3 define it.
+    """Toeplitz hash, bit by bit (spec S7; REFERENCE.md section 2).
 
     For each input bit (MSB of byte 0 first) that is 1, XOR the left-most
     32 bits of the key window, then slide the window one bit.  Slow; the
@@ -144,7 +131,7 @@ def _tables(key: bytes) -> tuple[list[int], ...]:
 
 
 def toeplitz(key: bytes, data: bytes) -> int:
-    """Toeplitz hash of ``data`` with ``key`` (virtio spec 1.2 5.1.6.4.3; REFERENCE.md section 2).
+    """Toeplitz hash of ``data`` with ``key`` (spec S7; REFERENCE.md section 2).
 
     Table driven: per key, one 256-entry table per byte position (cached).
     """
@@ -153,34 +140,37 @@ def toeplitz(key: bytes, data: bytes) -> int:
     return functools.reduce(operator.xor, map(list.__getitem__, _tables(key), data), 0)
 
 
-_TCP_HDR_LEN = 20      # a "TCP header" is a complete fixed header (struct tcphdr)
-_UDP_HDR_LEN = 8       # likewise struct udphdr
-MAX_EXTHDRS = 16       # IPv6 extension headers walked at most (rule 6)
+_TCP_HDR_LEN = 20      # choice C5: a "TCP header" is a complete fixed header (struct tcphdr)
+_UDP_HDR_LEN = 8       # choice C5: likewise struct udphdr
 
 
 def _ipv4(f: bytes, off: int, types: int) -> tuple[int, bytes]:
-    n = len(f)
+    """Spec S1 on the IPv4 header at ``off``."""
+    n = len(f)                                             # choice C2: the frame bounds parsing
     if n < off + 20:
-        return _NONE
+        return _NONE                                       # choice C3
     vihl = f[off]
     if vihl >> 4 != 4 or vihl & 0x0F < 5:
-        return _NONE
-    addrs = f[off + 12:off + 20]
-    fragment = (f[off + 6] & 0x3F) or f[off + 7]          # MF flag or fragment offset
+        return _NONE                                       # choice C3
+    addrs = f[off + 12:off + 20]                           # spec S1, choice C10: src, dst
+    fragment = (f[off + 6] & 0x3F) or f[off + 7]          # choice C4: MF flag or offset
     if not fragment:
         l4 = off + (vihl & 0x0F) * 4
         proto = f[off + 9]
+        # spec S1 "TCPv4 is set and the packet has a TCP header"; choice C5
         if proto == IPPROTO_TCP and types & _TCPv4 and n >= l4 + _TCP_HDR_LEN:
             return _T.VIRTIO_NET_HASH_REPORT_TCPv4, addrs + f[l4:l4 + 4]
         if proto == IPPROTO_UDP and types & _UDPv4 and n >= l4 + _UDP_HDR_LEN:
             return _T.VIRTIO_NET_HASH_REPORT_UDPv4, addrs + f[l4:l4 + 4]
-    if types & _IPv4:
+    if types & _IPv4:                                      # spec S1 "Else if ... IPv4 is set"
         return _T.VIRTIO_NET_HASH_REPORT_IPv4, addrs
-    return _NONE
+    return _NONE                                           # spec S1 "Else ... does not calculate"
 
 
 def _hao(f: bytes, start: int, hdrlen: int) -> Optional[bytes]:
-    """Home address option (type 0xC9, length 16) of the Destination Options header at ``start``."""
+    """Home address option (type 0xC9, length 16) of the Destination Options header at
+    ``start`` (spec S3 "the home address option in the IPv6 destination options header";
+    which option counts: choice C8)."""
     n = len(f)
     end = start + hdrlen
     q = start + 2
@@ -202,39 +192,40 @@ def _hao(f: bytes, start: int, hdrlen: int) -> Optional[bytes]:
     return None
 
 
-_EXT = frozenset((0, 43, 44, 51, 60))
+_EXT = frozenset((0, 43, 44, 51, 60))        # choice C6: what "extension header" means
 
 
 def _ipv6(f: bytes, off: int, types: int) -> tuple[int, bytes]:
-    n = len(f)
+    """Spec S2, S3 and S4 on the IPv6 header at ``off``."""
+    n = len(f)                                             # choice C2: the frame bounds parsing
     if n < off + 40 or f[off] >> 4 != 6:
-        return _NONE
+        return _NONE                                       # choice C3
     nh = f[off + 6]
     p = off + 40
     has_ext = False
     l4 = True
     home = rh2 = None
-    i = 0
-    while nh in _EXT:
+    while nh in _EXT:                                      # choice C6; no count limit: choice C7
         has_ext = True
-        if nh == 44 or i == MAX_EXTHDRS:
+        if nh == 44:                                       # choice C4: a fragment, L3 types only
             l4 = False
             break
-        if n < p + 2:
+        if n < p + 2:                                      # choice C6: a cut header ends the walk
             l4 = False
             break
         hlen = (f[p + 1] + 2) * 4 if nh == 51 else (f[p + 1] + 1) * 8
-        if nh == 43:
+        if nh == 43:                                       # spec S3 RH2; choice C9
             if rh2 is None and hlen == 24 and n >= p + 24 and f[p + 2] == 2:
                 rh2 = f[p + 8:p + 24]
-        elif nh == 60 and home is None:
+        elif nh == 60 and home is None:                    # spec S3 home address option; choice C8
             home = _hao(f, p, hlen)
         nh = f[p]
         p += hlen
-        i += 1
+    # spec S2/S3 "the packet has a TCPv6 (UDPv6) header"; choice C5
     is_tcp = l4 and nh == IPPROTO_TCP and n >= p + _TCP_HDR_LEN
     is_udp = l4 and nh == IPPROTO_UDP and n >= p + _UDP_HDR_LEN
-    if has_ext:
+    if has_ext:                                            # spec S3; spec S4: _EX types only here
+        # spec S3: home address, else source; RH2 address, else destination; choice C10
         ex = (home or f[off + 8:off + 24]) + (rh2 or f[off + 24:off + 40])
         if is_tcp and types & _TCP_EX:
             return _T.VIRTIO_NET_HASH_REPORT_TCPv6_EX, ex + f[p:p + 4]
@@ -242,24 +233,26 @@ def _ipv6(f: bytes, off: int, types: int) -> tuple[int, bytes]:
             return _T.VIRTIO_NET_HASH_REPORT_UDPv6_EX, ex + f[p:p + 4]
         if types & _IP_EX:
             return _T.VIRTIO_NET_HASH_REPORT_IPv6_EX, ex
-    if is_tcp and types & _TCPv6:
+        # spec S3 "Else skip IPv6 extension headers and calculate the hash as defined
+        # for an IPv6 packet without extension headers": fall through to S2
+    if is_tcp and types & _TCPv6:                          # spec S2
         return _T.VIRTIO_NET_HASH_REPORT_TCPv6, f[off + 8:off + 40] + f[p:p + 4]
     if is_udp and types & _UDPv6:
         return _T.VIRTIO_NET_HASH_REPORT_UDPv6, f[off + 8:off + 40] + f[p:p + 4]
     if types & _IPv6:
         return _T.VIRTIO_NET_HASH_REPORT_IPv6, f[off + 8:off + 40]
-    return _NONE
+    return _NONE                                           # spec S2 "Else ... does not calculate"
 
 
 def hash_input(frame: bytes, types: int) -> tuple[int, bytes]:
-    """(hash_report, the bytes hashed) for an Ethernet frame (virtio spec 1.2 5.1.6.4.3).
+    """(hash_report, the bytes hashed) for an Ethernet frame (spec S1-S5).
 
-    The bytes are the spec's field concatenation (rule 9 of the module
-    docstring); report NONE comes with ``b""``.
+    The bytes are the spec's fields in its order, in network byte order
+    (choice C10); report NONE comes with ``b""``.
     """
     if len(frame) < 14:
         return _NONE
-    proto = (frame[12] << 8) | frame[13]
+    proto = (frame[12] << 8) | frame[13]                   # choice C1: the ethertype decides
     if proto == ETH_P_IP:
         return _ipv4(frame, 14, types)
     if proto == ETH_P_IPV6:
@@ -268,29 +261,31 @@ def hash_input(frame: bytes, types: int) -> tuple[int, bytes]:
 
 
 def hash_frame(frame: bytes, types: int, key: bytes) -> tuple[int, int]:
-    """(hash_value, hash_report) of an Ethernet frame (virtio spec 1.2 5.1.6.4.3, 5.1.6.4.4).
+    """(hash_value, hash_report) of an Ethernet frame (spec S1-S5, S7).
 
-    Non-IP or no applicable enabled type gives ``(0, NONE)``; see the module
-    docstring for the rules the spec leaves open.
+    Non-IP or no applicable enabled type gives ``(0, NONE)`` (spec S5; the
+    value 0: choice C11); the rules the spec leaves open are the choices of
+    docs/design.md "Reference hash: where the spec is silent".
     """
     report, data = hash_input(frame, types)
-    if report == _T.VIRTIO_NET_HASH_REPORT_NONE:
-        return 0, report
+    if report == _T.VIRTIO_NET_HASH_REPORT_NONE:          # spec S5
+        return 0, report                                   # choice C11
     return toeplitz(key, data), report
 
 
 def select_queue(hash_value: int, report: int, table: Sequence[int], unclassified_queue: int,
                  numqueues: int) -> int:
-    """RSS queue (docs/design.md "Behaviour"; virtio spec 1.2 5.1.6.5.7.1 RSS steering).
+    """RSS queue (spec S6; docs/design.md "Behaviour").
 
     Report NONE -> ``unclassified_queue % numqueues``, else
-    ``table[hash_value & (len(table) - 1)] % numqueues``.
+    ``table[hash_value & (len(table) - 1)] % numqueues`` (the modulo:
+    choice C12).
     """
     if numqueues <= 0:
         raise ValueError("numqueues must be positive")
-    if report == _T.VIRTIO_NET_HASH_REPORT_NONE:
-        return unclassified_queue % numqueues
+    if report == _T.VIRTIO_NET_HASH_REPORT_NONE:          # spec S6 unclassified_queue
+        return unclassified_queue % numqueues              # choice C12
     size = len(table)
-    if size == 0 or size & (size - 1):
+    if size == 0 or size & (size - 1):                     # spec S6 power of two
         raise ValueError(f"indirection table length {size} is not a power of two")
-    return table[hash_value & (size - 1)] % numqueues
+    return table[hash_value & (size - 1)] % numqueues      # spec S6 mask; choice C12

@@ -305,14 +305,20 @@ def test_ipv6_truncations() -> None:
     assert rss.hash_frame(bytes(notv4), ALL, K) == NONE
 
 
-def test_ipv6_at_most_16_extension_headers_walked() -> None:
+def test_ipv6_extension_headers_walked_without_a_count_limit() -> None:
+    """Spec S3: a packet with a TCP header after any number of extension headers gets
+    TCP_EX over the ports (choice C7).  patches/0001 stops at 16
+    (VIRTIO_NET_HASH_MAX_EXTHDRS) and hashes the 17th-header packet as IPv6_EX:
+    a kernel/spec disagreement, reported in issue 18."""
     sixteen = v6tcp([P.hop_by_hop()] + [P.dest_opts()] * 15)
-    assert rss.hash_input(sixteen, ALL)[0] == R["TCPv6_EX"]
+    assert rss.hash_input(sixteen, ALL) == (R["TCPv6_EX"], FIX + PORTS_TCP6)
     seventeen = v6tcp([P.hop_by_hop()] + [P.dest_opts()] * 16)
-    assert rss.hash_input(seventeen, ALL) == (R["IPv6_EX"], FIX)
-    assert rss.hash_input(seventeen, T["TCPv6"]) == NONE_IN
+    assert rss.hash_input(seventeen, ALL) == (R["TCPv6_EX"], FIX + PORTS_TCP6)
+    assert rss.hash_input(seventeen, T["TCPv6"]) == (R["TCPv6"], FIX + PORTS_TCP6)
     late_hao = v6tcp([P.dest_opts()] * 16 + [P.dest_opts(P.hao_option(HOME))])
-    assert rss.hash_input(late_hao, ALL) == (R["IPv6_EX"], FIX)
+    assert rss.hash_input(late_hao, ALL) == (R["TCPv6_EX"], a(HOME) + a(D6) + PORTS_TCP6)
+    many = v6tcp([P.dest_opts()] * 60)
+    assert rss.hash_input(many, T["TCP_EX"]) == (R["TCPv6_EX"], FIX + PORTS_TCP6)
 
 
 def test_ipv6_extension_header_longer_than_frame() -> None:

@@ -138,6 +138,54 @@ def expected(tap: Tap, cfg: HashConfig, frame: bytes) -> tuple[int, int, int | N
     return h, r, queue
 
 
+def compare_batch(want: dict[bytes, tuple[int, int, int | None]], got: list[Packet],
+                  report: bool, fixed_queue: int | None = None) -> list[str]:
+    """Compare the packets read back for one batch with what was sent.
+
+    ``want`` maps each frame sent (distinct) to its (hash_value,
+    hash_report, fd index or None) from :func:`expected`; ``got`` is every
+    packet read.  Each frame must come back exactly once: a frame read
+    twice is a duplicate, one not sent is unexpected, one not read is lost.
+    Checks the queue (``fixed_queue`` overrides the expected fd index) and,
+    with ``report``, hash_value/hash_report and zero num_buffers/padding.
+    Returns one line per difference.
+    """
+    problems: list[str] = []
+    seen: set[bytes] = set()
+    for p in got:
+        if p.frame not in want:
+            problems.append(f"unexpected frame on queue {p.queue}: {p.frame[:64].hex()}")
+            continue
+        tag = f"frame {p.frame[:80].hex()}"
+        if p.frame in seen:
+            problems.append(f"{tag}: duplicate, read again on queue {p.queue}")
+            continue
+        seen.add(p.frame)
+        h, r, q = want[p.frame]
+        if fixed_queue is not None:
+            q = fixed_queue
+        if q is not None and p.queue != q:
+            problems.append(f"{tag}: queue {p.queue}, expected {q} "
+                            f"(hash {h:#010x} report {r})")
+        if report:
+            if len(p.vnet) < 20:
+                problems.append(f"{tag}: vnet header {len(p.vnet)} bytes")
+                continue
+            if (p.hash_value, p.hash_report) != (h, r):
+                problems.append(f"{tag}: kernel ({p.hash_value:#010x}, {p.hash_report})"
+                                f", pyuapi ({h:#010x}, {r})")
+            hh = p.hash_header()
+            if hh is None or hh.hdr.num_buffers or hh.padding:
+                problems.append(f"{tag}: num_buffers/padding not zero: {p.vnet.hex()}")
+    for f in want:
+        if f not in seen:
+            problems.append(f"lost frame {f[:80].hex()}")
+    return problems
+
+
+LATE_SECONDS = 0.05     # how long a batch waits for copies after its last frame
+
+
 def mismatches(tap: Tap, cfg: HashConfig, frames: list[bytes], batch: int = 64,
                timeout: float = 3.0, fixed_queue: int | None = None) -> list[str]:
     """Send ``frames`` (distinct) through the tap and compare each with pyuapi.rss.
@@ -145,9 +193,14 @@ def mismatches(tap: Tap, cfg: HashConfig, frames: list[bytes], batch: int = 64,
     Checks the queue when RSS is on, and hash_value/hash_report (plus zero
     num_buffers and padding) when REPORT is on.  ``fixed_queue`` (an fd
     index) is the queue every frame must use when something other than RSS
-    steers (a constant eBPF program).  Returns one line per difference, lost
-    or unexpected frame.
+    steers (a constant eBPF program).  Every frame must be read exactly
+    once: after a batch arrived, the queues are read again after
+    LATE_SECONDS so that a late duplicate is caught in its own batch
+    (:func:`compare_batch`).  Returns one line per difference, lost,
+    duplicated or unexpected frame.
     """
+    if len(set(frames)) != len(frames):
+        raise ValueError("mismatches() needs distinct frames: a copy would be a duplicate")
     problems: list[str] = []
     report = bool(cfg.flags & T.TUN_VNET_HASH_REPORT)
     with Injector(tap.name) as inj:
@@ -157,30 +210,7 @@ def mismatches(tap: Tap, cfg: HashConfig, frames: list[bytes], batch: int = 64,
             for f in chunk:
                 inj.send(f)
             got = collect(tap, len(chunk), timeout)
-            seen = set()
-            for p in got:
-                if p.frame not in want:
-                    problems.append(f"unexpected frame on queue {p.queue}: {p.frame[:64].hex()}")
-                    continue
-                seen.add(p.frame)
-                h, r, q = want[p.frame]
-                if fixed_queue is not None:
-                    q = fixed_queue
-                tag = f"frame {p.frame[:80].hex()}"
-                if q is not None and p.queue != q:
-                    problems.append(f"{tag}: queue {p.queue}, expected {q} "
-                                    f"(hash {h:#010x} report {r})")
-                if report:
-                    if len(p.vnet) < 20:
-                        problems.append(f"{tag}: vnet header {len(p.vnet)} bytes")
-                        continue
-                    if (p.hash_value, p.hash_report) != (h, r):
-                        problems.append(f"{tag}: kernel ({p.hash_value:#010x}, {p.hash_report})"
-                                        f", pyuapi ({h:#010x}, {r})")
-                    hh = p.hash_header()
-                    if hh is None or hh.hdr.num_buffers or hh.padding:
-                        problems.append(f"{tag}: num_buffers/padding not zero: {p.vnet.hex()}")
-            for f in chunk:
-                if f not in seen:
-                    problems.append(f"lost frame {f[:80].hex()}")
+            time.sleep(LATE_SECONDS)
+            got.extend(tap.drain_all())
+            problems += compare_batch(want, got, report, fixed_queue)
     return problems

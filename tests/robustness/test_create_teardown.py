@@ -15,18 +15,24 @@ by RTM_DELLINK, or by one group RTM_DELLINK, the last two with the fds
 open; tun_free_netdev frees the state with kvfree_rcu.
 
 Leaks: the debug kernel's kmemleak is scanned by the VM runner after the
-suites (vm/guest.py), and any report fails the run.  Growth: the slab
-usage before and after the loop, once RCU callbacks had time to run, from
-/proc/slabinfo per cache when the kernel has it (CONFIG_SLUB_DEBUG), else
-the Slab/SUnreclaim lines of /proc/meminfo; the test says which it used.
-Usage is compared over the second half of the loop: KASAN's quarantine
-(debug kernel) keeps freed objects counted as allocated until it reaches
-its fixed size, which the first half fills, while a leak keeps growing.
-A leak of the hash state alone (about 5 KiB per device, patches/0003)
-would grow it by 25 MB over 5,000 devices; the test fails above
-MIN_LEAK_PER_DEVICE (a twentieth of that) per device of the second half,
-and never below 1 MiB, the noise of a quiet guest.  kmemleak stays the
-authority on leaks.
+suites (vm/guest.py), and any report fails the run.  Growth, with
+/proc/slabinfo (CONFIG_SLUB_DEBUG: the debug kernel of `make stress`):
+per slab cache, in active objects (slab_growth.py): each reading is taken
+settled (reclaimable dentries/inodes dropped, every cache shrunk, which
+flushes per-CPU slabs and KASAN's quarantine), SETTLE_ROUNDS readings at
+each quiet point; a cache fails when the floor of its readings grew by
+half an object per device or more over the second half of the loop, so
+one object leaked per device in any cache, of any size, fails.  The
+threshold is checked against the noise measured in the run (the spread of
+a cache's settled readings at one point): a cache whose noise reaches it
+fails the run too, as it could hide such a leak.  No absolute floor.
+The first half of the loop lets caches, per-CPU state and the quarantine
+reach their steady size.
+
+Without /proc/slabinfo (the normal kernel's SLUB_TINY) only the
+Slab/SUnreclaim lines of /proc/meminfo exist: the coarse byte check of
+before remains there (MIN_LEAK_PER_DEVICE per device, never below 1 MiB),
+and the summary says that no per-cache check ran.
 
 TUNRSS_DEVICES (default 200; `make stress` 10000) sets the count,
 TUNRSS_DEVICES_SEED replays the configurations.
@@ -45,12 +51,13 @@ from tests.lib.netlink import delete_group, delete_link, iproute, link_up, set_l
 from pyuapi.testkit.randframes import random_config
 from pyuapi import HashConfig, Tap
 
+import slab_growth as SG
 from knobs import env_int, seed_from_env
 from tests.lib.taps import require_hash
 
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
-MIN_LEAK_PER_DEVICE = 256          # bytes: a twentieth of the ~5 KiB hash state
-NOISE = 1 << 20
+MIN_LEAK_PER_DEVICE = 256          # bytes, /proc/meminfo only: a twentieth of the ~5 KiB state
+NOISE = 1 << 20                    # bytes, /proc/meminfo only
 BATCH = 100
 UP_INDEX = 3                        # the device of each batch that is brought up
 FRAMES = 16
@@ -60,25 +67,17 @@ SETTLE_ROUNDS = 3
 
 
 def slab_usage() -> tuple[str, dict[str, int]]:
-    """(source, bytes per slab cache) from /proc/slabinfo, or Slab/SUnreclaim of /proc/meminfo."""
+    """(source, usage): active objects per cache from /proc/slabinfo, read settled
+    (slab_growth.settle), or the Slab/SUnreclaim bytes of /proc/meminfo."""
     try:
-        with open("/proc/slabinfo") as f:
-            rows = f.read().splitlines()[2:]
-        usage = {}
-        for row in rows:
-            name, active, _num, objsize = row.split()[:4]
-            usage[name] = int(active) * int(objsize)
-        return "/proc/slabinfo", usage
+        SG.read_slabinfo()
     except OSError:
-        pass
-    with open("/proc/meminfo") as f:
-        info = {k: int(v.split()[0]) * 1024 for k, v in
-                (line.split(":", 1) for line in f.read().splitlines())}
-    return "/proc/meminfo", {"Slab": info["Slab"], "SUnreclaim": info["SUnreclaim"]}
-
-
-def _total(source: str, usage: dict[str, int]) -> int:
-    return usage["SUnreclaim"] if source == "/proc/meminfo" else sum(usage.values())
+        with open("/proc/meminfo") as f:
+            info = {k: int(v.split()[0]) * 1024 for k, v in
+                    (line.split(":", 1) for line in f.read().splitlines())}
+        return "/proc/meminfo", {"Slab": info["Slab"], "SUnreclaim": info["SUnreclaim"]}
+    SG.settle()
+    return SG.SLABINFO, SG.read_slabinfo()[0]
 
 
 def _flow(i: int) -> bytes:
@@ -144,15 +143,15 @@ def _batch(rng: random.Random, types: int, size: int) -> None:
             tap.close()
 
 
-def _settled(source: str, base: dict[str, int]) -> tuple[dict[str, int], list[int]]:
-    """Usage after RCU callbacks had time to run (kvfree_rcu drains every 5 s), and the trend."""
-    trend = []
-    usage = base
+def _settled() -> tuple[str, list[dict[str, int]]]:
+    """SETTLE_ROUNDS readings, each after SETTLE_SECONDS (kvfree_rcu drains every 5 s)."""
+    readings = []
+    source = ""
     for _ in range(SETTLE_ROUNDS):
         time.sleep(SETTLE_SECONDS)
-        _, usage = slab_usage()
-        trend.append(_total(source, usage) - _total(source, base))
-    return usage, trend
+        source, usage = slab_usage()
+        readings.append(usage)
+    return source, readings
 
 
 def test_create_teardown(netns: object, record_summary: Callable[[str], None]) -> None:
@@ -164,32 +163,50 @@ def test_create_teardown(netns: object, record_summary: Callable[[str], None]) -
         types = require_hash(probe).types
     warmup = min(BATCH, count)
     _batch(rng, types, warmup)       # caches and per-cpu slabs reach their steady size
-    time.sleep(SETTLE_SECONDS)
-    source, before = slab_usage()
+    source, before = _settled()
     start = time.monotonic()
     half = count // 2 // BATCH * BATCH
     for first in range(0, half, BATCH):
         _batch(rng, types, BATCH)
-    middle, trend1 = _settled(source, before)
+    _, middle = _settled()
     for first in range(half, count, BATCH):
         _batch(rng, types, min(BATCH, count - first))
-    seconds = time.monotonic() - start - SETTLE_SECONDS * SETTLE_ROUNDS
-    after, trend2 = _settled(source, middle)
-    growth1, growth2 = trend1[-1], trend2[-1]
-    top = sorted(((after.get(k, 0) - middle.get(k, 0), k) for k in after), reverse=True)[:4]
-    limit = max(NOISE, (count - half) * MIN_LEAK_PER_DEVICE)
-    record_summary(
-        f"create/teardown: TUNRSS_DEVICES_SEED={seed}: {count} devices (+{warmup} warm-up) in "
-        f"{seconds:.1f}s ({count / seconds:.1f}/s), batches of {BATCH}, one up per batch with "
-        f"{FRAMES} frames (half read, half purged at teardown): 10% closed, "
-        f"10% RTM_DELLINK, 80% group RTM_DELLINK (fds open); {source} slab usage: "
-        f"first {half} devices {growth1:+d} bytes, last {count - half} devices {growth2:+d} "
-        f"bytes (limit {limit}; settling "
-        + ", ".join(f"{g:+d}" for g in trend2) + "); largest in the second half: "
-        + ", ".join(f"{k} {d:+d}" for d, k in top)
-        + ("" if source == "/proc/slabinfo" else " (no /proc/slabinfo in this kernel)"))
+    seconds = time.monotonic() - start - SETTLE_SECONDS * SETTLE_ROUNDS      # the middle settling
+    _, after = _settled()
+    devices2 = count - half
     with open("/proc/thread-self/net/dev") as f:
         left = [line.split(":")[0].strip() for line in f if "rsst" in line]
+    head = (f"create/teardown: TUNRSS_DEVICES_SEED={seed}: {count} devices (+{warmup} warm-up) "
+            f"in {seconds:.1f}s ({count / seconds:.1f}/s), batches of {BATCH}, one up per batch "
+            f"with {FRAMES} frames (half read, half purged at teardown): 10% closed, "
+            f"10% RTM_DELLINK, 80% group RTM_DELLINK (fds open); ")
+    if source == SG.SLABINFO:
+        grown1, grown2 = SG.growth(before, middle), SG.growth(middle, after)
+        noisy = SG.noise(before, middle, after)
+        top = sorted(((g, k) for k, g in grown2.items()), reverse=True)[:5]
+        loud = sorted(((n, k) for k, n in noisy.items()), reverse=True)[:3]
+        record_summary(
+            head + f"{source}, active objects per cache, settled ({SETTLE_ROUNDS} readings "
+            f"per point): the last {devices2} devices, limit {SG.per_device_limit(devices2)} "
+            f"objects per cache; largest growth " + ", ".join(f"{k} {g:+d}" for g, k in top)
+            + f" (first {half} devices: largest "
+            + ", ".join(f"{k} {g:+d}" for g, k in sorted(((g, k) for k, g in grown1.items()),
+                                                          reverse=True)[:3])
+            + "); largest noise " + ", ".join(f"{k} {n}" for n, k in loud))
+        assert left == [], f"devices left behind: {left}"
+        problems = SG.judge(grown2, noisy, devices2)
+        assert not problems, (f"slab caches grew by half an object per device or more over "
+                              f"the last {devices2} devices:\n" + "\n".join(problems[:20]))
+        return
+    growth1 = SG.floor(middle)["SUnreclaim"] - SG.floor(before)["SUnreclaim"]
+    growth2 = after[-1]["SUnreclaim"] - middle[-1]["SUnreclaim"]
+    trend2 = [r["SUnreclaim"] - middle[-1]["SUnreclaim"] for r in after]
+    limit = max(NOISE, devices2 * MIN_LEAK_PER_DEVICE)
+    record_summary(
+        head + f"{source} SUnreclaim: first {half} devices {growth1:+d} bytes, last {devices2} "
+        f"devices {growth2:+d} bytes (limit {limit}; settling "
+        + ", ".join(f"{g:+d}" for g in trend2) + "); no /proc/slabinfo in this kernel "
+        "(CONFIG_SLUB_DEBUG off): no per-cache check, run `make stress` (debug kernel)")
     assert left == [], f"devices left behind: {left}"
     assert growth2 < limit, (f"slab usage grew by {growth2} bytes over the last "
-                             f"{count - half} devices")
+                             f"{devices2} devices")

@@ -58,12 +58,45 @@ KEYS = 16
 FULL_PROBE_EVERY = 1000
 EBPF_CONSTS = (0, 1, 2, 3, 7)
 HDR_SIZES = (-1, 0, 1, 8, 9, 10, 11, 12, 16, 18, 19, 20, 21, 24, 32, 64, 128)
+COVERAGE_CALLS = 2000      # from this many calls on, a run must show coverage_gaps() == []
+MIN_CONFIGS_APPLIED = 20
+MUTATION_CLASSES = ("valid", "flags: unknown bit", "pad not zero", "disable (flags 0)",
+                    "mask/unclassified without RSS", "cut short at the guard page",
+                    "random bytes", "queues >= numqueues (valid)",
+                    "table length: not a power of two", "table length: > 128")
+TUNSETVNETHASH_ERRNOS = ("0", "EINVAL", "EFAULT")
 TABLE_LENGTHS = (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128,
                  129, 255, 256, 4096, 32768, 65535, 65536)
 
 
 def _ename(err: int) -> str:
     return "0" if err == 0 else errno.errorcode.get(err, str(err))
+
+
+def coverage_gaps(by_class: dict[str, Counter[str]], by_row: dict[str, Counter[str]],
+                  configs_applied: int, probes_done: int) -> list[str]:
+    """What a run of COVERAGE_CALLS calls or more must have reached and did not.
+
+    Every mutation class of TUNSETVNETHASH tried on a live queue, each of
+    0/EINVAL/EFAULT answered by TUNSETVNETHASH, EBUSY by some call (the
+    rows that lock RSS/REPORT against eBPF and header changes), MIN_CONFIGS_APPLIED
+    configurations applied, and probe frames checked: without them the
+    per-call checks had nothing to catch.
+    """
+    gaps = [f"mutation class {c!r} never tried" for c in MUTATION_CLASSES
+            if not sum(by_class.get(c, Counter()).values())]
+    answered = Counter[str]()
+    for counts in by_row.values():
+        answered.update(counts)
+    gaps += [f"TUNSETVNETHASH never answered {e}" for e in TUNSETVNETHASH_ERRNOS
+             if not answered[e]]
+    if not any(c["EBUSY"] for c in by_class.values()):
+        gaps.append("no call answered EBUSY")
+    if configs_applied < MIN_CONFIGS_APPLIED:
+        gaps.append(f"{configs_applied} configurations applied (< {MIN_CONFIGS_APPLIED})")
+    if probes_done == 0:
+        gaps.append("no probe frame checked")
+    return gaps
 
 
 def probe_frames() -> list[bytes]:
@@ -487,7 +520,9 @@ def test_ioctl_fuzz(make_tap: TapFactory, record_summary: Callable[[str], None])
             + fz.table(fz.by_class, "input class") + "\n\n"
             + fz.table(fz.by_row, "TUNSETVNETHASH: docs/design.md rows broken"))
         fz.close()
-    assert fz.done >= calls
+    if calls >= COVERAGE_CALLS:
+        gaps = coverage_gaps(fz.by_class, fz.by_row, fz.configs_applied, fz.probes_done)
+        assert not gaps, f"TUNRSS_FUZZ_SEED={seed}: the run did not reach: {gaps}"
 
 
 def test_probe_detects_a_wrong_model(make_tap: TapFactory) -> None:

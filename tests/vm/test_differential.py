@@ -6,6 +6,13 @@ and hash_report compared with pyuapi.rss.
 The seed is printed (``TUNRSS_SEED=<n>``; pytest shows it with -s or on
 failure); set TUNRSS_SEED to replay a run.  TUNRSS_DIFF_ROUNDS and
 TUNRSS_DIFF_FRAMES size the run (default 24 x 200 frames).
+
+Besides the per-frame comparison (tests.lib.taps.mismatches: every frame
+read exactly once), the kernel's own count of frames it passed to the
+queues (IFLA_STATS64 tx_packets) must equal the frames sent, and the run
+must not have been vacuous: pyuapi predicted at least MIN_REPORTS
+distinct hash reports for frames compared with REPORT on, and RSS frames
+on at least two queues.
 """
 
 from __future__ import annotations
@@ -15,13 +22,15 @@ import random
 
 import pytest
 
-from pyuapi.uapi import virtio_net as V
+from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.testkit.randframes import random_config, random_frame
 from pyuapi import Tap
 
-from tests.lib.taps import TapFactory, mismatches, report_ready, require_hash
+from tests.lib.netlink import link_stats
+from tests.lib.taps import TapFactory, expected, mismatches, report_ready, require_hash
 
 QUEUES = 8
+MIN_REPORTS = 6           # of the 10 report values (NONE included), over the default run
 
 
 def _seed() -> int:
@@ -50,6 +59,9 @@ def test_differential(make_tap: TapFactory) -> None:
     report_ready(tap)
     seq = 0
     total = 0
+    reports: set[int] = set()        # predicted hash_report of frames compared with REPORT
+    rss_fds: set[int] = set()        # predicted fd index of frames compared with RSS
+    before = link_stats(tap.name)["tx_packets"]
     for rnd in range(rounds):
         _reshape_queues(rng, tap)
         cfg = random_config(rng, cap.types, max_queue=2 * QUEUES)
@@ -62,6 +74,12 @@ def test_differential(make_tap: TapFactory) -> None:
             if f not in seen:
                 seen.add(f)
                 frames.append(f)
+        for f in frames:
+            _, r, q = expected(tap, cfg, f)
+            if cfg.flags & T.TUN_VNET_HASH_REPORT:
+                reports.add(r)
+            if q is not None:
+                rss_fds.add(q)
         problems = mismatches(tap, cfg, frames)
         total += len(frames)
         if problems:
@@ -72,5 +90,11 @@ def test_differential(make_tap: TapFactory) -> None:
                         f"key={cfg.key.hex()} queues={tap.numqueues} order={tap.order}\n{head}",
                         pytrace=False)
     tap.disable_vnet_hash()
-    print(f"TUNRSS_SEED={seed}: {total} frames in {rounds} configurations, no difference")
-    assert total == rounds * per_round
+    passed = link_stats(tap.name)["tx_packets"] - before
+    print(f"TUNRSS_SEED={seed}: {total} frames in {rounds} configurations, no difference; "
+          f"tx_packets +{passed}; reports {sorted(reports)}; RSS fds {sorted(rss_fds)}")
+    assert passed == total, (f"TUNRSS_SEED={seed}: the tap counted {passed} frames passed to "
+                             f"its queues, {total} were sent and read once each")
+    if rounds * per_round >= 24 * 200:            # the default run or larger
+        assert len(reports) >= MIN_REPORTS, f"TUNRSS_SEED={seed}: reports {sorted(reports)}"
+        assert len(rss_fds) >= 2, f"TUNRSS_SEED={seed}: RSS frames only on {sorted(rss_fds)}"
