@@ -78,6 +78,8 @@ MS_KEY = bytes.fromhex("6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da3
 
 ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
+VLAN_ETHERTYPES = (0x8100, 0x88A8)   # 802.1Q, 802.1ad
+MAX_VLAN_TAGS = 2                     # QinQ: an outer and an inner tag
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 
@@ -252,11 +254,15 @@ def hash_input(frame: bytes, types: int) -> tuple[int, bytes]:
     """
     if len(frame) < 14:
         return _NONE
-    proto = (frame[12] << 8) | frame[13]                   # choice C1: the ethertype decides
+    proto, off = (frame[12] << 8) | frame[13], 14       # choice C1: the ethertype decides
+    for _ in range(MAX_VLAN_TAGS):                         # ... behind up to two VLAN tags
+        if proto not in VLAN_ETHERTYPES or len(frame) < off + 4:
+            break
+        proto, off = (frame[off + 2] << 8) | frame[off + 3], off + 4
     if proto == ETH_P_IP:
-        return _ipv4(frame, 14, types)
+        return _ipv4(frame, off, types)
     if proto == ETH_P_IPV6:
-        return _ipv6(frame, 14, types)
+        return _ipv6(frame, off, types)
     return _NONE
 
 

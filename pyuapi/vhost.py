@@ -27,7 +27,9 @@ import select
 import time
 
 from .sysio import ioctl, libc, raise_errno
-from .uapi.vhost import (IOCTL_NAMES, VHOST_GET_FEATURES, VHOST_NET_F_VIRTIO_NET_HDR,
+from .uapi.vhost import (IOCTL_NAMES, VHOST_BACKEND_F_NET_HASH_REPORT,
+                          VHOST_GET_BACKEND_FEATURES, VHOST_GET_FEATURES,
+                          VHOST_NET_F_VIRTIO_NET_HDR, VHOST_SET_BACKEND_FEATURES,
                           VHOST_NET_SET_BACKEND, VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE,
                           VHOST_SET_OWNER, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_BASE,
                           VHOST_SET_VRING_CALL, VHOST_SET_VRING_KICK, VHOST_SET_VRING_NUM,
@@ -36,10 +38,11 @@ from .uapi.vhost import (IOCTL_NAMES, VHOST_GET_FEATURES, VHOST_NET_F_VIRTIO_NET
                           vhost_memory_region, vhost_vring_addr, vhost_vring_file,
                           vhost_vring_state)
 
-__all__ = ["VhostNet", "VhostError", "header_length", "offered_features", "vhost_vring_state", "vhost_vring_file",
+__all__ = ["VhostNet", "VhostError", "header_length", "offered_features", "set_backend_features",
+           "vhost_vring_state", "vhost_vring_file",
            "vhost_vring_addr", "vhost_memory", "vhost_memory_region",
            "VIRTIO_NET_F_MRG_RXBUF", "VIRTIO_F_VERSION_1", "VIRTIO_NET_F_HASH_REPORT",
-           "VHOST_NET_F_VIRTIO_NET_HDR"]
+           "VHOST_NET_F_VIRTIO_NET_HDR", "VHOST_BACKEND_F_NET_HASH_REPORT"]
 
 u64 = ctypes.c_uint64
 
@@ -67,8 +70,10 @@ def _call(fd: int, request: int, arg: object = None, cause: str = "") -> int:
 class VhostNet:
     """/dev/vhost-net with the receive virtqueue driven from here.
 
-    ``VhostNet(tap_fd, features)`` sets the owner, the features, one memory
-    region and the RX ring (``num`` buffers of ``buf_size`` bytes, all
+    ``VhostNet(tap_fd, features)`` sets the owner, the backend features
+    (``VHOST_BACKEND_F_NET_HASH_REPORT`` when ``features`` has
+    ``VIRTIO_NET_F_HASH_REPORT``: vhost-net offers it only then), the
+    features, one memory region and the RX ring (``num`` buffers of ``buf_size`` bytes, all
     posted), then makes the tap queue ``tap_fd`` its backend
     (VHOST_NET_SET_BACKEND).  :meth:`receive` returns the buffers vhost
     filled, each the tap's vnet header followed by the frame, and posts them
@@ -90,6 +95,8 @@ class VhostNet:
         try:
             self.fd = os.open("/dev/vhost-net", os.O_RDWR | os.O_CLOEXEC)
             _call(self.fd, VHOST_SET_OWNER)
+            if features & (1 << VIRTIO_NET_F_HASH_REPORT):
+                set_backend_features(self.fd, 1 << VHOST_BACKEND_F_NET_HASH_REPORT)
             _call(self.fd, VHOST_SET_FEATURES, u64(features),
                   "a feature bit vhost-net does not offer (VHOST_GET_FEATURES), or "
                   "HASH_REPORT with VHOST_NET_F_VIRTIO_NET_HDR")
@@ -224,11 +231,27 @@ def header_length(features: int) -> int:
     return 10
 
 
-def offered_features() -> int:
-    """VHOST_GET_FEATURES of a fresh /dev/vhost-net (include/uapi/linux/vhost.h)."""
+def set_backend_features(fd: int, wanted: int) -> int:
+    """VHOST_GET_BACKEND_FEATURES, then VHOST_SET_BACKEND_FEATURES with the
+    offered bits of ``wanted`` (include/uapi/linux/vhost.h; QEMU's
+    vhost_kernel_set_backend_cap() does the same with the bits it knows).
+    Returns the bits set."""
+    offered = u64()
+    _call(fd, VHOST_GET_BACKEND_FEATURES, offered)
+    acked = u64(offered.value & wanted)
+    _call(fd, VHOST_SET_BACKEND_FEATURES, acked)
+    return acked.value
+
+
+def offered_features(backend_features: int = 0) -> int:
+    """VHOST_GET_FEATURES of a fresh /dev/vhost-net (include/uapi/linux/vhost.h),
+    after setting the offered bits of ``backend_features`` (0: none, as a
+    VMM that knows none of them)."""
     fd = os.open("/dev/vhost-net", os.O_RDWR | os.O_CLOEXEC)
     try:
         _call(fd, VHOST_SET_OWNER)
+        if backend_features:
+            set_backend_features(fd, backend_features)
         value = u64()
         _call(fd, VHOST_GET_FEATURES, value)
         return value.value

@@ -40,7 +40,7 @@ STRUCTS: tuple[type, ...] = (tun.STRUCTS + virtio_net.STRUCTS + vhost.STRUCTS
 
 
 def _constants() -> dict[str, tuple[int, bool]]:
-    return {name: (value, name in tun.NEW_NAMES)
+    return {name: (value, name in tun.NEW_NAMES | vhost.NEW_NAMES)
             for name, value in {**tun.CONSTANTS, **virtio_net.CONSTANTS, **tun.IOCTLS,
                                 **vhost.CONSTANTS, **vhost.IOCTLS}.items()}
 

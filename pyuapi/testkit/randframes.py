@@ -6,7 +6,8 @@ generated: IPv4 TCP/UDP/ICMP/other protocols, with options, first and later
 fragments; IPv6 with extension header chains (Hop-by-Hop, Destination
 Options with and without the home address option, type 2 and other Routing
 headers, AH, Fragment first/later), ESP and No Next Header; truncated
-headers; VLAN-tagged, ARP and other non-IP frames.  A sequence number goes
+headers; any of these behind one or two VLAN tags (802.1Q, 802.1ad, QinQ);
+ARP, ARP behind a tag, three tags and other non-IP frames.  A sequence number goes
 into the IPv4 identification / IPv6 flow label / ARP sender address so that
 frames of one batch are distinct.
 
@@ -114,10 +115,16 @@ def _non_ip_frame(rng: random.Random, seq: int) -> bytes:
     if k < 0.35:
         arp = b"\x00\x01\x08\x00\x06\x04\x00\x01" + _mac(rng) + tag + bytes(6) + rng.randbytes(4)
         return P.ether(arp, P.ETH_P_ARP, b"\xff" * 6, _mac(rng))
-    if k < 0.7:
+    if k < 0.55:                                   # ARP behind a VLAN tag
+        arp = b"\x00\x01\x08\x00\x06\x04\x00\x01" + _mac(rng) + tag + bytes(6) + rng.randbytes(4)
+        return P.vlan(arp, P.ETH_P_ARP, rng.randrange(4096), b"\xff" * 6, _mac(rng))
+    if k < 0.7:                                    # IPv4 behind three tags: one too many
         s, d = rng.randbytes(4), rng.randbytes(4)
-        inner = P.ipv4(s, d, 6, P.tcp(s, d, 1, 2), ident=seq & 0xFFFF)
-        return P.vlan(inner, P.ETH_P_IP, rng.randrange(4096), _mac(rng), _mac(rng))
+        inner = P.ether(P.ipv4(s, d, 6, P.tcp(s, d, 1, 2), ident=seq & 0xFFFF), P.ETH_P_IP,
+                        _mac(rng), _mac(rng))
+        for _ in range(3):
+            inner = _tag(rng, inner, 0x8100)
+        return inner
     if k < 0.85:                                   # IPv6 packet behind the IPv4 ethertype
         s, d = rng.randbytes(16), rng.randbytes(16)
         return P.ether(P.ipv6(s, d, 6, P.tcp(s, d, 1, 2), flow=seq & 0xFFFFF), P.ETH_P_IP,
@@ -126,14 +133,29 @@ def _non_ip_frame(rng: random.Random, seq: int) -> bytes:
                    _mac(rng), _mac(rng))
 
 
+def _tag(rng: random.Random, frame: bytes, tpid: int) -> bytes:
+    """``frame`` with one more VLAN tag (``tpid``, random PCP/VID) before its ethertype."""
+    return frame[:12] + tpid.to_bytes(2, "big") + rng.randrange(1 << 16).to_bytes(2, "big") \
+        + frame[12:]
+
+
 def random_frame(rng: random.Random, seq: int) -> bytes:
     """One random Ethernet frame (see the module docstring); ``seq`` is embedded."""
     k = rng.random()
     if k < 0.4:
-        return _ipv4_frame(rng, seq)
-    if k < 0.85:
-        return _ipv6_frame(rng, seq)
-    return _non_ip_frame(rng, seq)
+        frame = _ipv4_frame(rng, seq)
+    elif k < 0.85:
+        frame = _ipv6_frame(rng, seq)
+    else:
+        return _non_ip_frame(rng, seq)
+    v = rng.random()
+    if v < 0.1:                                    # 802.1Q
+        frame = _tag(rng, frame, 0x8100)
+    elif v < 0.15:                                 # 802.1ad
+        frame = _tag(rng, frame, 0x88A8)
+    elif v < 0.2:                                  # QinQ: 802.1ad outside, 802.1Q inside
+        frame = _tag(rng, _tag(rng, frame, 0x8100), 0x88A8)
+    return frame
 
 
 def random_config(rng: random.Random, supported_types: int, max_queue: int = 16) -> HashConfig:

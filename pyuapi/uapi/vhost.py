@@ -16,7 +16,8 @@ from .layout import CheckedStructure
 __all__ = ["vhost_vring_state", "vhost_vring_file", "vhost_vring_addr", "vhost_memory",
            "vhost_memory_region", "STRUCTS", "IOCTLS", "IOCTL_NAMES", "CONSTANTS",
            "VIRTIO_NET_F_MRG_RXBUF", "VIRTIO_F_VERSION_1", "VIRTIO_NET_F_HASH_REPORT",
-           "VHOST_NET_F_VIRTIO_NET_HDR", "VRING_DESC_F_WRITE"]
+           "VHOST_NET_F_VIRTIO_NET_HDR", "VRING_DESC_F_WRITE", "VHOST_BACKEND_F_IOTLB_MSG_V2",
+           "VHOST_BACKEND_F_NET_HASH_REPORT", "NEW_NAMES"]
 
 u32, u64 = ctypes.c_uint32, ctypes.c_uint64
 _uint, _int = ctypes.c_uint, ctypes.c_int
@@ -26,6 +27,10 @@ VIRTIO_NET_F_MRG_RXBUF = 15
 VIRTIO_F_VERSION_1 = 32
 VIRTIO_NET_F_HASH_REPORT = 57
 VHOST_NET_F_VIRTIO_NET_HDR = 27
+# Backend feature bits (VHOST_SET_BACKEND_FEATURES, vhost_types.h)
+VHOST_BACKEND_F_IOTLB_MSG_V2 = 0x1
+# proposed (patches/ 5/5): vhost-net offers VIRTIO_NET_F_HASH_REPORT only with it
+VHOST_BACKEND_F_NET_HASH_REPORT = 0x9
 
 VRING_DESC_F_WRITE = 2   # include/uapi/linux/virtio_ring.h
 
@@ -87,6 +92,10 @@ VHOST_SET_VRING_BASE = IOW(0xAF, 0x12, vhost_vring_state)
 VHOST_SET_VRING_KICK = IOW(0xAF, 0x20, vhost_vring_file)
 VHOST_SET_VRING_CALL = IOW(0xAF, 0x21, vhost_vring_file)
 VHOST_NET_SET_BACKEND = IOW(0xAF, 0x30, vhost_vring_file)
+VHOST_SET_BACKEND_FEATURES = IOW(0xAF, 0x25, u64)
+VHOST_GET_BACKEND_FEATURES = IOR(0xAF, 0x26, u64)
+
+NEW_NAMES: frozenset[str] = frozenset({"VHOST_BACKEND_F_NET_HASH_REPORT"})
 
 IOCTLS: dict[str, int] = {k: v for k, v in dict(globals()).items()
                           if k.startswith(("VHOST_GET_", "VHOST_SET_", "VHOST_NET_SET_"))
@@ -94,4 +103,4 @@ IOCTLS: dict[str, int] = {k: v for k, v in dict(globals()).items()
 IOCTL_NAMES: dict[int, str] = {v: k for k, v in IOCTLS.items()}
 CONSTANTS: dict[str, int] = {k: v for k, v in dict(globals()).items()
                              if k.startswith(("VIRTIO_NET_F_", "VIRTIO_F_", "VHOST_NET_F_",
-                                              "VRING_DESC_F_"))}
+                                              "VHOST_BACKEND_F_", "VRING_DESC_F_"))}

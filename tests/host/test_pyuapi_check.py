@@ -23,8 +23,17 @@ def _design_block() -> str:
     return m.group(1)
 
 
+def _design_vhost_block() -> str:
+    """The proposed vhost_types.h addition, verbatim from docs/design.md."""
+    text = (REPO / "docs" / "design.md").read_text()
+    m = re.search(r"```c\n(#define VHOST_BACKEND_F_NET_HASH_REPORT.*?)```", text, re.S)
+    assert m, "docs/design.md lost its vhost UAPI block"
+    return m.group(1)
+
+
 def _headers(tmp: Path, tun_extra: str = "", replace: tuple[str, str] | None = None) -> Path:
-    """A header dir: system if_tun.h/virtio_net.h plus ``tun_extra``; the rest from /usr/include."""
+    """A header dir: system if_tun.h/virtio_net.h plus ``tun_extra`` (and, with
+    it, the proposed vhost_types.h addition); the rest from /usr/include."""
     (tmp / "linux").mkdir(parents=True, exist_ok=True)
     tun_h = (SYS / "linux/if_tun.h").read_text()
     # 6.12 additions that an older system header may lack.
@@ -41,6 +50,10 @@ def _headers(tmp: Path, tun_extra: str = "", replace: tuple[str, str] | None = N
         vn = vn.replace("#define VIRTIO_NET_HDR_GSO_ECN",
                         "#define VIRTIO_NET_HDR_GSO_UDP_L4 5\n#define VIRTIO_NET_HDR_GSO_ECN")
     (tmp / "linux/virtio_net.h").write_text(vn)
+    if tun_extra:
+        vt = (SYS / "linux/vhost_types.h").read_text()
+        end = vt.rindex("#endif")
+        (tmp / "linux/vhost_types.h").write_text(vt[:end] + _design_vhost_block() + vt[end:])
     return tmp
 
 

@@ -334,9 +334,34 @@ def test_ipv6_extension_header_longer_than_frame() -> None:
 def test_non_ip_is_none() -> None:
     ip = P.ipv4(S4, D4, 6, P.tcp(S4, D4, 1, 2))
     assert rss.hash_frame(P.ether(b"\0" * 28, P.ETH_P_ARP), ALL, K) == NONE
-    assert rss.hash_frame(P.vlan(ip, P.ETH_P_IP), ALL, K) == NONE
     assert rss.hash_frame(P.ether(ip, P.ETH_P_IPV6), ALL, K) == NONE
     assert rss.hash_frame(v4tcp()[:13], ALL, K) == NONE
+    # behind VLAN tags: ARP is still not IP
+    assert rss.hash_frame(P.vlan(b"\0" * 28, P.ETH_P_ARP), ALL, K) == NONE
+
+
+def _tag(frame: bytes, tpid: int, vid: int) -> bytes:
+    """``frame`` with one more VLAN tag (``tpid``) in front of its ethertype."""
+    return frame[:12] + tpid.to_bytes(2, "big") + vid.to_bytes(2, "big") + frame[12:]
+
+
+@pytest.mark.parametrize("tpids", [(0x8100,), (0x88A8,), (0x88A8, 0x8100), (0x8100, 0x8100)])
+def test_vlan_tags_are_skipped(tpids: tuple[int, ...]) -> None:
+    """One or two tags (802.1Q, 802.1ad, QinQ): the IP packet behind them is
+    hashed as if untagged (the rule of the module docstring, as QEMU)."""
+    for plain in (v4tcp(), P.ether(P.ipv6(S6, D6, 17, P.udp(S6, D6, 3, 4)), P.ETH_P_IPV6)):
+        tagged = plain
+        for i, tpid in enumerate(reversed(tpids)):
+            tagged = _tag(tagged, tpid, 100 + i)
+        assert rss.hash_frame(tagged, ALL, K) == rss.hash_frame(plain, ALL, K) != NONE
+
+
+def test_three_vlan_tags_or_a_cut_tag_are_not_ip() -> None:
+    tagged = v4tcp()
+    for vid in (1, 2, 3):
+        tagged = _tag(tagged, 0x8100, vid)
+    assert rss.hash_frame(tagged, ALL, K) == NONE
+    assert rss.hash_frame(_tag(v4tcp(), 0x8100, 5)[:16], ALL, K) == NONE
 
 
 # ---------------------------------------------------------------- steering
