@@ -22,7 +22,7 @@ from typing import Iterator, Optional
 
 from pyroute2 import IPRoute, netns
 
-__all__ = ["NetNS", "iproute", "link_up", "link_flags", "delete_link", "set_link_group",
+__all__ = ["NetNS", "iproute", "link_up", "link_flags", "delete_link", "add_vlan", "set_link_group",
            "delete_group", "link_stats", "IFF_UP"]
 
 IFF_UP = 0x1            # include/uapi/linux/if.h net_device_flags
@@ -71,6 +71,17 @@ def delete_link(name: str, ipr: Optional[IPRoute] = None) -> None:
     """
     with iproute(ipr) as ipr:
         ipr.link("del", index=_index(name))
+
+
+def add_vlan(parent: str, name: str, vid: int, proto: int = 0x8100,
+             ipr: Optional[IPRoute] = None) -> None:
+    """RTM_NEWLINK of a VLAN device on ``parent`` (`ip link add link PARENT name
+    NAME type vlan [protocol 802.1ad] id VID`; CONFIG_VLAN_8021Q).  Its
+    frames reach ``parent`` with the tag in skb->vlan_tci when ``parent``
+    offers NETIF_F_HW_VLAN_CTAG_TX / STAG_TX, as tun does."""
+    with iproute(ipr) as ipr:
+        ipr.link("add", ifname=name, kind="vlan", link=_index(parent), vlan_id=vid,
+                 vlan_protocol=proto)
 
 
 def set_link_group(name: str, group: int, ipr: Optional[IPRoute] = None) -> None:

@@ -10,7 +10,7 @@ import pytest
 from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.errors import TunError
 from pyuapi.testkit.inject import Injector
-from tests.lib.netlink import delete_link, link_up
+from tests.lib.netlink import link_up
 from pyuapi.testkit import packets as P
 from pyuapi import HashConfig, Tap
 
@@ -41,44 +41,64 @@ def test_report_needs_iff_vnet_hdr(make_tap: TapFactory) -> None:
     assert [(p.vnet, p.frame) for p in got] == [(b"", frame)]
 
 
-def test_reattach_without_vnet_hdr_is_ebusy(make_tap: TapFactory) -> None:
-    """docs/design.md Validation: TUNSETIFF without IFF_VNET_HDR while REPORT is on is EBUSY.
+def test_attach_without_vnet_hdr_is_ebusy_within_the_session(make_tap: TapFactory) -> None:
+    """if_tun.h "virtio-net hashing": a TUNSETIFF without IFF_VNET_HDR that
+    attaches one more queue while REPORT is on is EBUSY.
 
-    A persistent device keeps its hash configuration when its last queue
-    closes, and the first queue to attach again replaces its flags
-    (tun_set_iff).  Without IFF_VNET_HDR that cleared the flag while REPORT
-    stayed on: no header, so the hash silently stopped.  The series now
-    refuses that TUNSETIFF and changes nothing; a new owner attaches with
-    IFF_VNET_HDR, and reporting goes on.
+    Each queue that attaches sets the device's flags (tun_set_iff): without
+    IFF_VNET_HDR it would clear the flag while REPORT stays on, and the hash
+    would silently stop.  v1 refused this only for the first queue of a
+    persistent device; a second queue of a running session got through.
     """
     tap = make_tap(queues=1)
     require_hash(tap)
     tap.set_vnet_le(True)
     tap.set_vnet_hdr_sz(V.VNET_HDR_V1_HASH_LEN)
-    cfg = HashConfig(T.TUN_VNET_HASH_REPORT, V.VIRTIO_NET_RSS_HASH_TYPE_ALL, bytes(range(40)))
+    cfg = HashConfig.with_random_key(T.TUN_VNET_HASH_REPORT, V.VIRTIO_NET_RSS_HASH_TYPE_ALL)
     tap.set_vnet_hash(cfg)
+    with Tap(tap.name, queues=0, vnet_hdr=False) as bare:
+        with pytest.raises(TunError) as ei:
+            bare.add_queue()
+        assert ei.value.errno == errno.EBUSY, str(ei.value)
+    # nothing changed: the header is there and reports
+    assert tap.iff_flags() & T.IFF_VNET_HDR
+    frame = P.udp4_frame("10.6.0.3", "10.6.0.4", 3, 4)
+    with Injector(tap.name) as inj:
+        inj.send(frame)
+    got = collect(tap, 1)
+    assert [p.frame for p in got] == [frame]
+    h, r, _ = expected(tap, cfg, frame)
+    assert (got[0].hash_value, got[0].hash_report) == (h, r)
+    # with reporting off, the same attach is allowed
+    tap.disable_vnet_hash()
+    with Tap(tap.name, queues=1, vnet_hdr=False) as bare:
+        assert not bare.iff_flags() & T.IFF_VNET_HDR
+
+
+def test_next_session_starts_without_hash_state(make_tap: TapFactory) -> None:
+    """if_tun.h "virtio-net hashing": the configuration ends when the last
+    file closes; the next user of the persistent device attaches without
+    IFF_VNET_HDR (v1: EBUSY) and, with it, finds no hash (v1: the previous
+    owner's REPORT)."""
+    tap = make_tap(queues=1)
+    require_hash(tap)
+    tap.set_vnet_le(True)
+    tap.set_vnet_hdr_sz(V.VNET_HDR_V1_HASH_LEN)
+    tap.set_vnet_hash(HashConfig.with_random_key(
+        T.TUN_VNET_HASH_RSS | T.TUN_VNET_HASH_REPORT, V.VIRTIO_NET_RSS_HASH_TYPE_ALL,
+        table=(0,)))
     tap.set_persist(True)
     name = tap.name
-    tap.close()                                   # the device stays, with REPORT on
-    try:
-        with Tap(name, queues=0, vnet_hdr=False) as bare:
-            with pytest.raises(TunError) as ei:
-                bare.add_queue()
-            assert ei.value.errno == errno.EBUSY, str(ei.value)
-        with Tap(name, queues=1) as again:
-            assert again.iff_flags() & T.IFF_VNET_HDR
-            assert again.vnet_hdr_sz() == V.VNET_HDR_V1_HASH_LEN
-            link_up(name)
-            frame = P.udp4_frame("10.6.0.3", "10.6.0.4", 3, 4)
-            with Injector(name) as inj:
-                inj.send(frame)
-            got = collect(again, 1)
-            assert [p.frame for p in got] == [frame]
-            h, r, _ = expected(again, cfg, frame)
-            assert (got[0].hash_value, got[0].hash_report) == (h, r)
-            # with reporting off, the same re-attach is allowed
-            again.disable_vnet_hash()
-        with Tap(name, queues=1, vnet_hdr=False) as bare:
-            assert not bare.iff_flags() & T.IFF_VNET_HDR
-    finally:
-        delete_link(name)
+    tap.close()                  # the device stays (in the test's namespace)
+    with Tap(name, queues=1, vnet_hdr=False) as bare:
+        assert not bare.iff_flags() & T.IFF_VNET_HDR
+    with Tap(name, queues=1) as again:
+        again.set_vnet_hdr_sz(V.VNET_HDR_V1_HASH_LEN)
+        link_up(name)
+        frame = P.udp4_frame("10.6.0.5", "10.6.0.6", 5, 6)
+        with Injector(name) as inj:
+            inj.send(frame)
+        got = collect(again, 1)
+        assert [p.frame for p in got] == [frame]
+        assert got[0].vnet == bytes(V.VNET_HDR_V1_HASH_LEN), got[0].vnet.hex()
+        again.set_persist(False)
