@@ -81,11 +81,23 @@ def _echo_results(name: str, line: str) -> None:
         print(f"  {name}: {line.rstrip()}", flush=True)
 
 
+def unbuffered(argv: list[str]) -> list[str]:
+    """*argv* without a leading ``stdbuf -oL ...``: a case run alone is read
+    when it exits, line buffering buys nothing and costs an exec."""
+    if argv[:1] != ["stdbuf"]:
+        return argv
+    rest = argv[1:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[1:]
+    return rest
+
+
 def run_cases(suite: SuiteSpec, results: Path, env: dict[str, str], cases: list[str]) -> dict:
     """Run a kselftest_harness program one case at a time (-r NAME), marking
     /dev/kmsg before each, so a splat names its case exactly.  The outputs
     are merged into one KTAP stream with the results renumbered."""
     name = suite.name
+    argv = unbuffered(suite.argv)
     log = results / f"{name}.log"
     start = time.monotonic()
     worst = 0
@@ -93,7 +105,7 @@ def run_cases(suite: SuiteSpec, results: Path, env: dict[str, str], cases: list[
         out.write(f"TAP version 13\n1..{len(cases)}\n")
         for n, case in enumerate(cases, 1):
             kmsg(f"{MARKER}{name}/{case}")
-            proc = subprocess.run([*suite.argv, "-r", case], cwd=suite.cwd, env=env,
+            proc = subprocess.run([*argv, "-r", case], cwd=suite.cwd, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                   errors="replace", timeout=suite.case_timeout)
             result = None
@@ -118,7 +130,7 @@ def run_cases(suite: SuiteSpec, results: Path, env: dict[str, str], cases: list[
 
 def list_cases(suite: SuiteSpec, env: dict[str, str]) -> list[str]:
     """The cases of a kselftest_harness program, from its -l listing."""
-    proc = subprocess.run([*suite.argv, "-l"], cwd=suite.cwd, env=env,
+    proc = subprocess.run([*unbuffered(suite.argv), "-l"], cwd=suite.cwd, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           errors="replace", timeout=60)
     return harness_cases(proc.stdout)
