@@ -85,10 +85,11 @@ def log_url(base_url: str, name: str) -> str:
 def kcidb(*, base_commit: str, tree_name: str, patches: list[Path], build_key: str,
           config_name: str, compiler: str, build_seconds: float | None, build_ok: bool,
           tests: list[TestResult], accel: str, arch: str, log_base_url: str = "",
-          patch_dir_name: str = "patches", start: datetime | None = None) -> dict:
+          patch_dir_name: str = "patches", build_log: str = "build.log",
+          start: datetime | None = None) -> dict:
     """A KCIDB report of one run.  Files are named relative to the results
-    directory (build.log, *patch_dir_name*/NAME.patch); with *log_base_url*
-    they get URLs under it."""
+    directory (*build_log*, "" when the run has none: a cached kernel;
+    *patch_dir_name*/NAME.patch); with *log_base_url* they get URLs under it."""
     start = start or datetime.now(timezone.utc)
     when = start.isoformat()
     phash = patchset_hash(patches)
@@ -101,12 +102,13 @@ def kcidb(*, base_commit: str, tree_name: str, patches: list[Path], build_key: s
     build = {"id": build_id, "origin": ORIGIN, "checkout_id": checkout_id,
              "architecture": arch, "compiler": compiler, "config_name": config_name,
              "start_time": when, "status": "PASS" if build_ok else "FAIL",
-             "misc": {"log_file": "build.log"}}
+             "misc": {"log_file": build_log} if build_log else {}}
     if log_base_url:
         checkout["patchset_files"] = [
             {"name": p.name, "url": log_url(log_base_url, f"{patch_dir_name}/{p.name}")}
             for p in patches]
-        build["log_url"] = log_url(log_base_url, "build.log")
+        if build_log:
+            build["log_url"] = log_url(log_base_url, build_log)
     if build_seconds is not None:
         build["duration"] = build_seconds
     env = {"comment": f"virtme-ng guest, QEMU {accel.upper()}"}

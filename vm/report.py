@@ -89,7 +89,8 @@ def kcidb(opts: Settings, st: Stages, kernel: Kernel, choice: str,
         base_commit=kernel.base.commit, tree_name=kernel.base.describe, patches=kernel.patches,
         build_key=kernel.key, config_name=opts.variant, compiler=build.compiler_id(),
         build_seconds=build_secs, build_ok=True, tests=tests, accel=choice, arch=arch,
-        log_base_url=os.environ.get(export.LOG_BASE_URL_VAR, ""))
+        log_base_url=os.environ.get(export.LOG_BASE_URL_VAR, ""),
+        build_log=kernel.log.name if kernel.log.exists() else "")
 
 
 def report(opts: Settings, st: Stages, kernel: Kernel, choice: str, rc: int,

@@ -91,3 +91,10 @@ def test_kcidb_urls_under_the_log_base_url(tmp_path: Path) -> None:
     assert report["checkouts"][0]["patchset_files"] == [
         {"name": "0001-tun-x.patch",
          "url": "https://ci.example.org/runs/42/patches/0001-tun-x.patch"}]
+
+
+def test_kcidb_names_no_build_log_when_the_kernel_was_cached(tmp_path: Path) -> None:
+    report = report_of(tmp_path, arch="x86_64", build_log="",
+                       log_base_url="https://ci.example.org/runs/42")
+    kcidb_io.schema.LATEST.validate(report)
+    assert "log_url" not in report["builds"][0] and not report["builds"][0]["misc"]
