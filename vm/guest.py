@@ -215,6 +215,7 @@ def run_lanes(plan: Plan, results: Path, env: dict[str, str]) -> list[dict]:
 
 
 def main(argv: list[str]) -> int:
+    """Run the plan in RESULTS_DIR (argv[1]); 0 when every suite passed or skipped."""
     results = Path(argv[1])
     plan = Plan.load(results)
     env = dict(os.environ, **plan.env)

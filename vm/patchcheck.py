@@ -60,6 +60,7 @@ def diagnostics(text: str, under: str = "") -> Counter[str]:
 
 
 def new_diagnostics(before: Counter[str], after: Counter[str]) -> list[str]:
+    """The diagnostics of *after* that *before* did not have (moved ones are not new)."""
     return sorted((after - before).elements())
 
 
@@ -92,6 +93,7 @@ def checkpatch_env() -> dict[str, str]:
 
 
 def run_checkpatch(src: Path, patch: Path, log: Path) -> Check:
+    """checkpatch.pl --strict --codespell on *patch*, output in *log*; its Check."""
     cmd = [str(src / "scripts" / "checkpatch.pl"), "--strict", "--codespell",
            f"--codespellfile={CODESPELL_DICT}", "--max-line-length=80",
            "--showfile", "--color=never"]
@@ -112,6 +114,7 @@ def run_checkpatch(src: Path, patch: Path, log: Path) -> Check:
 
 
 def summary_table(checks: list[Check]) -> str:
+    """The checks as a table: name, result, seconds."""
     width = max([len(c.name) for c in checks] + [5])
     rows = [f"{'check':<{width}}  result  seconds", f"{'-' * width}  ------  -------"]
     for c in checks:

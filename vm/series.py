@@ -42,6 +42,7 @@ kernel memory.
 
 
 def subject_prefix(version: int) -> str:
+    """The subject prefix of version *version* of the series."""
     return "RFC PATCH net-next" + (f" v{version}" if version > 1 else "")
 
 
@@ -143,6 +144,7 @@ def cover_letter(path: Path) -> tuple[str, str]:
 
 
 def fill_cover(path: Path, subject: str, blurb: str) -> None:
+    """Put the cover letter's *subject* and *blurb* into format-patch's template at *path*."""
     text = path.read_text()
     text = text.replace("*** SUBJECT HERE ***", subject, 1)
     text = text.replace("*** BLURB HERE ***", blurb.rstrip("\n"), 1)
@@ -150,6 +152,7 @@ def fill_cover(path: Path, subject: str, blurb: str) -> None:
 
 
 def identity() -> dict[str, str]:
+    """Author and committer of the exported commits: the repository's git identity."""
     name = source.git("config", "user.name", cwd=REPO, check=False).stdout.strip() or "tunrss"
     mail = source.git("config", "user.email", cwd=REPO, check=False).stdout.strip() \
         or "tunrss@localhost"
