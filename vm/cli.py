@@ -90,11 +90,12 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     env = dict(os.environ if env is None else env)
     command = next((a for a in (sys.argv[1:] if argv is None else argv) if a in COMMANDS), "vm")
     try:
+        if command == "settings":  # the table only: shown even when a value is bad
+            build_parser(env).parse_args(argv)
+            print("\n".join(settings.describe(env)))
+            return 0
         args, opts = parse(argv, env)
         if args.check:
-            return 0
-        if args.command == "settings":
-            print("\n".join(settings.describe(env)))
             return 0
         return run(args, opts)
     except SettingsError as e:

@@ -105,6 +105,10 @@ def test_make_help_lists_the_variables_with_values() -> None:
     for s in settings.SPECS:
         assert f"  {s.env}=" in proc.stdout and s.flag in proc.stdout
     assert "VM_CPUS=3 " in proc.stdout and "VM_ACCEL=auto " in proc.stdout
+    # a bad value is listed as it is, not an error: help must always work
+    proc = subprocess.run(["make", "-s", "help"], cwd=REPO, env=env_with(VM_CPUS="two"),
+                          capture_output=True, text=True, check=True)
+    assert "VM_CPUS=two " in proc.stdout
 
 
 def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path) -> None:
