@@ -39,7 +39,7 @@ class SuiteSpec:
         """The task name the kernel shows for this suite's processes
         (TASK_COMM_LEN: 15 characters of the program's file name)."""
         prog = next((a for a in self.argv if not a.startswith("-") and a != "stdbuf"), "")
-        return Path(prog).name[:15] if self.kind == "ktap" else "python"
+        return Path(prog).name[:15]
 
     @property
     def lane_name(self) -> str:
