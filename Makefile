@@ -1,23 +1,17 @@
 # SPDX-License-Identifier: MIT
 # tun virtio-net RSS / hash reporting harness.  `make help` lists the targets.
 #
-# Variables (all optional), passed to the pipeline through the environment:
-#   BASE=6.12|mainline         the Debian kernel base, pinned in vm/bases.pin
-#   KERNEL_DIR=/path/to/linux  build the user's git tree instead of a BASE
-#   KERNEL_BASE=<rev>          revision of KERNEL_DIR to use (default HEAD)
-#   KCONFIG=normal|debug       config variant (vm/config/)
-#   VM_ACCEL=auto|kvm|tcg      accelerator; auto probes KVM, falls back to TCG
-#   VM_TIMEOUT=1800            seconds for the whole guest run
-#   VM_CPUS=2 VM_MEMORY=2G     guest size
-#   JOBS=<n>                   make -j for the kernel build (default: all cores)
-#   RESULTS=results            results directory
-#   PATCHES=patches            the series to apply (a directory of *.patch)
-#   VM_TESTS="..."             suites to run in the VM: tun-selftest, kselftests and/or
-#                              pytest paths (default: tun-selftest kselftests tests/vm)
-#   TUNRSS_*                   passed into the guest for the tests (seeds, counts)
-#   TUNRSS_CACHE=~/.cache/tunrss  kernel sources, build trees and ccache
+# Variables (all optional) are passed to `python -m vm` through the
+# environment, where each is the default of an option of the same meaning;
+# `make help` lists them with their values (one table: vm/settings.py SPECS).
+# TUNRSS_* also go into the guest for the tests (seeds, counts).  Each
+# command writes to results/<command> unless RESULTS= says otherwise.
 
 PY := .venv/bin/python
+# Settings are checked (in well under a second) before setup: with the
+# venv's python once it exists, else the system's (vm/ needs only the stdlib
+# for that).
+PYCHECK := $(if $(wildcard $(PY)),$(PY),python3)
 export BASE CI_VARIANTS SERIES_VERSION SERIES_CHECK KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE VM_TESTS
 CACHE := $(or $(TUNRSS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tunrss)
 
@@ -25,13 +19,22 @@ CACHE := $(or $(TUNRSS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tunrss)
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+	@echo
+	@echo "Variables (make vm-test VAR=value), with their values now; the same as"
+	@echo "options of python -m vm COMMAND (--help; --dry-run prints the plan):"
+	@$(PYCHECK) -m vm settings
+	@echo "  CI_VARIANTS=normal debug (make ci)  SERIES_VERSION=1 SERIES_CHECK=1 (make series)"
+
+# check-CMD: validate the settings of `python -m vm CMD` before anything else
+check-%:
+	@$(PYCHECK) -m vm $* --check
 
 ## setup       install Debian packages (as root) and the pinned .venv
 setup:
 	@vm/setup.sh
 
 ## vm-test     build the kernel with patches/ and run every test in a VM
-vm-test: setup
+vm-test: check-vm-test setup
 	$(PY) -m vm vm-test
 
 ## test        host tests, then vm-test
@@ -43,7 +46,7 @@ host-test: setup
 	$(PY) -m pytest tests/host -q
 
 ## kernel      build the kernel only; prints the bzImage path
-kernel: setup
+kernel: check-kernel setup
 	$(PY) -m vm kernel
 
 ## bases       the pinned kernel bases and what the archive offers (BASES_UPDATE=1 re-pins)
@@ -51,15 +54,15 @@ bases: setup
 	$(PY) -m vm bases $(if $(BASES_UPDATE),--update)
 
 ## vm-shell    an interactive root shell in the same VM
-vm-shell: setup
+vm-shell: check-vm-shell setup
 	$(PY) -m vm vm-shell
 
 ## ci          per-patch build/W=1/sparse/checkpatch, UAPI checks, vm-test normal+debug
-ci: setup
+ci: check-ci setup
 	$(PY) -m vm ci
 
 ## series      export patches/ + kselftests/ as an upstream-ready series (results/series)
-series: setup
+series: check-series setup
 	$(PY) -m vm series
 
 ## fuzz        ioctl fuzzer in the VM on the debug kernel (TUNRSS_FUZZ_CALLS, default 100000; TUNRSS_FUZZ_SEED)

@@ -30,8 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from vm import pipeline, source
-from vm.pipeline import Kernel, Options
+from vm import source, vng
+from vm.kernel import Kernel
+from vm.settings import REPO, Settings
 from vm.stages import Stages
 
 __all__ = ["touch_patch", "run_loop"]
@@ -58,7 +59,7 @@ def _harness(name: str, argv: list[str], env: dict[str, str], results: Path,
     full = dict(env, RESULTS=str(results), KCONFIG="bench")
     log = results.parent / f"{name}.log"
     with st.stage(name, " ".join(argv)) as rec, log.open("w") as out:
-        proc = subprocess.run([sys.executable, "-m", "vm", *argv], cwd=pipeline.REPO,
+        proc = subprocess.run([sys.executable, "-m", "vm", *argv], cwd=REPO,
                               env=full, stdout=out, stderr=subprocess.STDOUT)
     entry: dict = {"seconds": rec.seconds, "exit_code": proc.returncode, "log": str(log)}
     rj = results / "results.json"
@@ -81,11 +82,11 @@ def _harness(name: str, argv: list[str], env: dict[str, str], results: Path,
     return entry
 
 
-def boot_true(kernel: Kernel, opts: Options, accel: str, out: Path, st: Stages) -> dict:
+def boot_true(kernel: Kernel, opts: Settings, accel: str, out: Path, st: Stages) -> dict:
     """`vng --run bzImage --exec true`: boot to a first command, and power-off."""
-    cmd = pipeline.vng_command(kernel, opts, accel, "true")
+    cmd = vng.vng_command(kernel, opts, accel, "true")
     with st.stage("boot-exec-true", f"vng --exec true on {accel.upper()}") as rec:
-        rc, timed_out = pipeline.boot(cmd, out / "boot-true-console.log",
+        rc, timed_out = vng.boot(cmd, out / "boot-true-console.log",
                                       out / "boot-true-output.log", 600)
     return {"seconds": rec.seconds, "exit_code": rc, "timed_out": timed_out}
 

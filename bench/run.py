@@ -3,7 +3,7 @@
 
 1. Build the "bench" config variant: patches/ plus bench/kernel/*.patch
    (CONFIG_VIRTIO_NET_HASH_BENCH), its own build key and work directory
-   (vm/pipeline.py VARIANT_PATCH_DIRS, vm/config/bench.config).
+   (vm/kernel.py VARIANT_PATCH_DIRS, vm/config/bench.config).
 2. One VM boot: the kernel times its hash at boot (bench/hashbench.py parses
    the console), then bench/datapath.py runs the five modes interleaved.
 3. The harness loop (bench/loop.py), unless BENCH_LOOP=0; the cold build
@@ -27,9 +27,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vm import pipeline, splat
+from vm import kernel as vmkernel
+from vm import resultsdir, splat, vng
 from vm.errors import PipelineError
-from vm.pipeline import Options
+from vm.settings import REPO, Settings
 from vm.stages import Stages
 
 from . import chart, hashbench, loop
@@ -73,16 +74,16 @@ def targets(datapath: dict, hashes: dict, accel: str) -> dict:
     return out
 
 
-def datapath_boot(kernel: pipeline.Kernel, opts: Options, accel: str, st: Stages) -> tuple[dict, dict, list]:
+def datapath_boot(kernel: vmkernel.Kernel, opts: Settings, accel: str, st: Stages) -> tuple[dict, dict, list]:
     """One boot: hash microbenchmark at boot, then bench/datapath.py."""
     out = opts.results / "datapath.json"
     knobs = {k: v for k, v in os.environ.items() if k.startswith("TUNRSS_BENCH_")}
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(knobs.items()))
-    exec_cmd = (f"cd {shlex.quote(str(pipeline.REPO))} && exec env PYTHONDONTWRITEBYTECODE=1 "
+    exec_cmd = (f"cd {shlex.quote(str(REPO))} && exec env PYTHONDONTWRITEBYTECODE=1 "
                 f"{env} {sys.executable} -m bench.datapath {shlex.quote(str(out))}")
     console = opts.results / "console.log"
     with st.stage("boot+bench", f"{accel.upper()}, timeout {opts.timeout:.0f}s"):
-        rc, timed_out = pipeline.boot(pipeline.vng_command(kernel, opts, accel, exec_cmd),
+        rc, timed_out = vng.boot(vng.vng_command(kernel, opts, accel, exec_cmd),
                                       console, opts.results / "guest-output.log", opts.timeout)
     text = console.read_text(errors="replace") if console.exists() else ""
     splats = [s.describe() for s in splat.scan(text)]
@@ -92,15 +93,15 @@ def datapath_boot(kernel: pipeline.Kernel, opts: Options, accel: str, st: Stages
     return json.loads(out.read_text()), hashbench.parse(text), splats
 
 
-def datapath_phase(opts: Options, out: Path) -> int:
+def datapath_phase(opts: Settings, out: Path) -> int:
     """``python -m bench datapath OUT``: build, boot once for the hash and
     datapath benchmarks, boot once more with ``--exec true``; write OUT.
     A process of its own, so that whatever it holds on the work directory
     is released before the loop benchmark runs `python -m vm` on it."""
     st = Stages()
     try:
-        kernel = pipeline.prepare_kernel(opts, st)
-        accel = pipeline.choose_accel(kernel, opts, st)
+        kernel = vmkernel.prepare_kernel(opts, st)
+        accel = vng.choose_accel(kernel, opts, st)
         datapath, hashes, splats = datapath_boot(kernel, opts, accel, st)
         boot_true = loop.boot_true(kernel, opts, accel, opts.results, st)
     except PipelineError as e:
@@ -130,23 +131,25 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     env["KCONFIG"] = "bench"
     if not env.get("RESULTS"):
-        env["RESULTS"] = str(pipeline.REPO / "results" / "bench")
+        env["RESULTS"] = str(resultsdir.default_for("bench"))
     try:
-        opts = Options.from_env(env)
+        opts = Settings.from_env(env, command="bench")
     except PipelineError as e:
         print(f"bench: FAIL: {e}", file=sys.stderr)
         return e.exit_code
     if argv[:1] == ["datapath"]:
         return datapath_phase(opts, Path(argv[1]))
-    if opts.results.exists():
-        shutil.rmtree(opts.results)
-    opts.results.mkdir(parents=True)
+    try:
+        resultsdir.claim(opts.results)
+    except PipelineError as e:
+        print(f"bench: FAIL: {e}", file=sys.stderr)
+        return e.exit_code
     env["PATCHES"] = str(snapshot_series(opts.patch_dir, opts.results / "series"))
     st = Stages()
     phase = opts.results / "phase-datapath.json"
     with st.stage("datapath", "python -m bench datapath (build, boot, benchmark)"):
         rc = subprocess.run([sys.executable, "-m", "bench", "datapath", str(phase)],
-                            cwd=pipeline.REPO, env=env).returncode
+                            cwd=REPO, env=env).returncode
     if rc or not phase.exists():
         print(f"bench: FAIL: the datapath phase exited {rc}", file=sys.stderr)
         return rc or 1

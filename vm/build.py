@@ -9,17 +9,16 @@ key and an existing bzImage: nothing to do.  Anything else: rebuild.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
-import sys
 import re
 import subprocess
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from . import kconfig
+from . import kconfig, locks
 from .errors import BuildError
 
 _ERROR = re.compile(r": (fatal )?error: |: undefined reference to |\*\*\* ")
@@ -56,34 +55,19 @@ class Workdir:
         return self.build / "usr" / "include"
 
     def lock(self) -> None:
-        """Take this work directory for the rest of the process (flock(2)).
+        """Take this work directory for the rest of the process (flock(2),
+        vm/locks.py).
 
         A run applies, configures and builds in it, then compiles the
         selftests and boots from it: a second run on the same base and
         variant (another terminal, or make fuzz beside make vm-test) waits
         here instead of rebuilding the tree under the first one.  Taken once
         per process, until :meth:`unlock` or the process exits."""
-        key = str(self.root.resolve())
-        if key in _HELD:
-            return
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for another run that uses {self.root} ...", file=sys.stderr,
-                  flush=True)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        _HELD[key] = fd
+        locks.acquire(self.root, "work directory")
 
     def unlock(self) -> None:
         """Give the work directory back (the run no longer uses the tree)."""
-        fd = _HELD.pop(str(self.root.resolve()), None)
-        if fd is not None:
-            os.close(fd)  # closing the only fd drops the flock
-
-
-_HELD: dict[str, int] = {}  # work directories this process has locked, and their fds
+        locks.release(self.root)
 
 
 def compiler_id(cc: str = "gcc") -> str:
@@ -135,8 +119,10 @@ def make_env(cache: Path) -> dict[str, str]:
 
 
 def run_logged(cmd: list[str], log: Path, cwd: Path | None = None,
-               env: dict[str, str] | None = None, tail: int = 40) -> None:
-    """Run *cmd*, appending its output to *log*; BuildError with the tail on failure."""
+               env: dict[str, str] | None = None, tail: int = 40,
+               on_line: Callable[[str], None] | None = None) -> None:
+    """Run *cmd*, appending its output to *log* (and giving each line to
+    *on_line*, e.g. vm/progress.py); BuildError with the tail on failure."""
     last: deque[str] = deque(maxlen=tail)
     errors: list[str] = []  # with -j, the first error is rarely in the tail
     with log.open("a", buffering=1) as out:  # line-buffered: `tail -f` shows progress
@@ -148,6 +134,8 @@ def run_logged(cmd: list[str], log: Path, cwd: Path | None = None,
         for line in proc.stdout:
             out.write(line)
             last.append(line)
+            if on_line is not None:
+                on_line(line)
             if len(errors) < 20 and _ERROR.search(line):
                 errors.append(line)
         rc = proc.wait()
@@ -159,9 +147,10 @@ def run_logged(cmd: list[str], log: Path, cwd: Path | None = None,
 
 
 def kmake(work: Workdir, targets: list[str], log: Path, env: dict[str, str],
-          jobs: int) -> None:
+          jobs: int, on_line: Callable[[str], None] | None = None) -> None:
+    """make *targets* out of tree in *work*, through ccache."""
     run_logged(["make", "-C", str(work.src), f"O={work.build}", f"-j{jobs}",
-                "CC=ccache gcc", "HOSTCC=ccache gcc", *targets], log, env=env)
+                "CC=ccache gcc", "HOSTCC=ccache gcc", *targets], log, env=env, on_line=on_line)
 
 
 def configure(work: Workdir, frags: list[Path], log: Path, env: dict[str, str],
@@ -178,6 +167,7 @@ def configure(work: Workdir, frags: list[Path], log: Path, env: dict[str, str],
     return work.build / ".config"
 
 
-def compile_kernel(work: Workdir, log: Path, env: dict[str, str], jobs: int) -> None:
+def compile_kernel(work: Workdir, log: Path, env: dict[str, str], jobs: int,
+                   on_line: Callable[[str], None] | None = None) -> None:
     """bzImage and the exported UAPI headers (build/usr/include)."""
-    kmake(work, ["bzImage", "headers"], log, env, jobs)
+    kmake(work, ["bzImage", "headers"], log, env, jobs, on_line)

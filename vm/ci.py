@@ -10,32 +10,20 @@ listed, each with its reason, in vm/checkpatch-ignore.
 """
 from __future__ import annotations
 
-import os
-import re
+import dataclasses
 import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
-from . import build, kconfig, source
+from . import build, export, kconfig, pipeline, results, resultsdir, settings, source
 from .errors import PipelineError
+from .patchcheck import Check, diagnostics, first_lines, new_diagnostics, run_checkpatch, \
+    summary_table, touched_files
+from .settings import Settings
 from .stages import Stages
-
-CHECKPATCH_IGNORE = Path(__file__).resolve().parent / "checkpatch-ignore"
-CODESPELL_DICT = Path("/usr/lib/python3/dist-packages/codespell_lib/data/dictionary.txt")
-# gcc/sparse diagnostics: path:line:col: warning|error: message
-_DIAG = re.compile(r"^(?P<path>[^\s:]+\.[ch]):\d+:\d+: (?P<kind>warning|error): (?P<msg>.*)$")
-_CHECKPATCH_TOTAL = re.compile(r"total: (\d+) errors, (\d+) warnings, (?:(\d+) checks, )?")
-
-
-@dataclass
-class Check:
-    name: str
-    result: str  # pass | fail | skip
-    seconds: float = 0.0
-    log: str = ""
-    detail: str = ""
 
 
 @dataclass
@@ -50,88 +38,8 @@ class Step:
         return [f[:-2] + ".o" for f in self.touched if f.endswith(".c")]
 
 
-def touched_files(patch: Path) -> list[str]:
-    """Paths a format-patch file changes (the b/ side; deleted files excluded)."""
-    files = []
-    for line in patch.read_text(errors="replace").splitlines():
-        if line.startswith("+++ b/"):
-            files.append(line[len("+++ b/"):])
-    return files
-
-
-def diagnostics(text: str, under: str = "") -> Counter[str]:
-    """Warnings and errors of a build log, without line numbers, so that a
-    warning that only moved is not new.  Paths are made relative to *under*."""
-    found: Counter[str] = Counter()
-    for line in text.splitlines():
-        m = _DIAG.match(line.strip())
-        if m:
-            path = m["path"]
-            if under and under in path:
-                path = path.split(under, 1)[1].lstrip("/")
-            path = re.sub(r"^(\.\./)+src/", "", path)
-            found[f"{path}: {m['kind']}: {m['msg']}"] += 1
-    return found
-
-
-def new_diagnostics(before: Counter[str], after: Counter[str]) -> list[str]:
-    return sorted((after - before).elements())
-
-
-def checkpatch_ignores(path: Path = CHECKPATCH_IGNORE) -> list[str]:
-    """Types from vm/checkpatch-ignore: one per line, '# reason' after it."""
-    types = []
-    for line in path.read_text().splitlines() if path.exists() else []:
-        word = line.split("#", 1)[0].strip()
-        if word:
-            types.append(word)
-    return types
-
-
-def checkpatch_verdict(output: str) -> tuple[bool, str]:
-    """(clean, 'E errors, W warnings, C checks') from checkpatch's total line."""
-    m = _CHECKPATCH_TOTAL.search(output)
-    if not m:
-        return False, "checkpatch printed no total line"
-    errors, warnings, checks = int(m[1]), int(m[2]), int(m[3] or 0)
-    return errors + warnings + checks == 0, f"{errors} errors, {warnings} warnings, {checks} checks"
-
-
-def checkpatch_env() -> dict[str, str]:
-    """checkpatch runs scripts/spdxcheck.py through ``/usr/bin/env python3``:
-    Debian's python3 first on PATH, the one that sees python3-ply and
-    python3-git (vm/setup.sh), not a pyenv or venv python that lacks them."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join(["/usr/bin", *env.get("PATH", "").split(os.pathsep)])
-    return env
-
-
-def run_checkpatch(src: Path, patch: Path, log: Path) -> Check:
-    cmd = [str(src / "scripts" / "checkpatch.pl"), "--strict", "--codespell",
-           f"--codespellfile={CODESPELL_DICT}", "--max-line-length=80",
-           "--showfile", "--color=never"]
-    ignores = checkpatch_ignores()
-    if ignores:
-        cmd.append(f"--ignore={','.join(ignores)}")
-    proc = subprocess.run([*cmd, str(patch)], cwd=src, text=True, capture_output=True,
-                          env=checkpatch_env())
-    out = proc.stdout + proc.stderr
-    log.write_text(out)
-    ok, summary = checkpatch_verdict(out)
-    if "Traceback (most recent call last)" in out:
-        # a helper of checkpatch (scripts/spdxcheck.py) crashed: its check did not run
-        ok, summary = False, summary + "; a checkpatch helper crashed (python3-ply, " \
-            "python3-git missing? make setup installs them)"
-    return Check(f"checkpatch {patch.name}", "pass" if ok else "fail", log=str(log),
-                 detail=summary if ok else summary + "\n" + _first_lines(out, 30))
-
-
 def _since(t0: float) -> float:
     return round(time.monotonic() - t0, 1)
-
-
-def _first_lines(text: str, n: int) -> str:
-    return "\n".join(text.splitlines()[:n])
 
 
 def _make_objects(work: build.Workdir, objs: list[str], extra: list[str], log: Path,
@@ -221,38 +129,30 @@ def uapi_checks(work: build.Workdir, patches: list[Path], logs: Path, env: dict[
                 with log.open("a") as f:
                     f.write(f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
                 checks.append(Check(f"uapi {hdr} ({lang})", "pass" if proc.returncode == 0 else "fail",
-                                    log=str(log), detail=_first_lines(proc.stderr, 20)))
+                                    log=str(log), detail=first_lines(proc.stderr, 20)))
     return checks
 
 
-def summary_table(checks: list[Check]) -> str:
-    width = max([len(c.name) for c in checks] + [5])
-    rows = [f"{'check':<{width}}  result  seconds", f"{'-' * width}  ------  -------"]
-    for c in checks:
-        rows.append(f"{c.name:<{width}}  {c.result.upper():<6}  {c.seconds:7.1f}")
-    return "\n".join(rows)
+DEFAULT_VARIANTS = settings.DEFAULT_CI_VARIANTS
 
 
-DEFAULT_VARIANTS = ("normal", "debug")
+def variants_from_env(env: Mapping[str, str]) -> list[str]:
+    """CI_VARIANTS of *env*, checked (vm/settings.py check_variants)."""
+    return settings.check_variants(env.get("CI_VARIANTS") or "")
 
 
-def variants_from_env(env: "os._Environ[str] | dict[str, str]") -> list[str]:
-    """CI_VARIANTS, space separated; unset or empty means both variants (the
-    Makefile exports the variable even when it is not set, as "")."""
-    return (env.get("CI_VARIANTS") or "").split() or list(DEFAULT_VARIANTS)
+def run(opts: Settings, variants: list[str]) -> int:
+    """Everything: per-patch checks, UAPI checks, then vm-test per variant,
+    each in its own directory under the held results directory."""
+    resultsdir.claim(opts.results)
+    try:
+        return _run(opts, variants)
+    finally:
+        resultsdir.release(opts.results)
 
 
-def run(opts: "Options", variants: list[str]) -> int:  # noqa: F821 (pipeline.Options)
-    """Everything: per-patch checks, UAPI checks, then vm-test per variant."""
-    import dataclasses
-    import shutil
-
-    from . import export, pipeline, results
-
+def _run(opts: Settings, variants: list[str]) -> int:
     st = Stages()
-    if opts.results.exists():
-        shutil.rmtree(opts.results)
-    opts.results.mkdir(parents=True)
     base = pipeline.resolve_base(opts)
     patches = source.series(opts.patch_dir)
     work = build.Workdir(opts.cache / "work" / f"{base.commit[:12]}-ci")

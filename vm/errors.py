@@ -32,3 +32,16 @@ class ConfigError(PipelineError):
 
 class BuildError(PipelineError):
     """make failed; the message carries the tail of the build log."""
+
+
+class SettingsError(PipelineError):
+    """A setting (option or make variable) is not valid; the message lists
+    the allowed values.  Raised before any work starts."""
+
+    exit_code = 2
+
+
+class ResultsBusy(PipelineError):
+    """Another run holds the results directory (vm/resultsdir.py)."""
+
+    exit_code = 3

@@ -5,7 +5,11 @@
 - KCIDB (KernelCI's common results schema, I/O schema v5.3): one checkout
   (base commit + the series as its patchset), one build, one test per result,
   so the run can be submitted to KernelCI without glue.  Validated in the host
-  tests with kcidb-io, the schema's own package.
+  tests with kcidb-io, the schema's own package.  The architecture is the
+  build's (its .config); log and patch URLs are under TUNRSS_LOG_BASE_URL
+  (where the results directory is uploaded), else left out (the schema wants
+  absolute URLs) with the file names relative to the results directory in
+  ``misc``: no path of the machine that ran the build.
 """
 from __future__ import annotations
 
@@ -18,6 +22,12 @@ from pathlib import Path
 from .results import TestResult
 
 ORIGIN = "tunrss"
+LOG_BASE_URL_VAR = "TUNRSS_LOG_BASE_URL"
+# .config symbol -> KCIDB architecture (the kernel's ARCH; 64-bit x86 as KernelCI names it)
+_ARCH_SYMBOLS = (("CONFIG_X86_64", "x86_64"), ("CONFIG_X86_32", "i386"),
+                 ("CONFIG_ARM64", "arm64"), ("CONFIG_ARM", "arm"), ("CONFIG_RISCV", "riscv"),
+                 ("CONFIG_PPC", "powerpc"), ("CONFIG_S390", "s390"),
+                 ("CONFIG_LOONGARCH", "loongarch"), ("CONFIG_MIPS", "mips"))
 KCIDB_VERSION = {"major": 5, "minor": 3}
 _STATUS = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
 
@@ -58,11 +68,28 @@ def patchset_hash(patches: list[Path]) -> str:
     return hashlib.sha256(digests.encode()).hexdigest() if patches else ""
 
 
+def architecture(dotconfig: str, fallback: str = "") -> str:
+    """The KCIDB architecture of a build from its .config text; *fallback*
+    (e.g. the build's ARCH) when no known symbol is set."""
+    for symbol, arch in _ARCH_SYMBOLS:
+        if re.search(rf"^{symbol}=y$", dotconfig, re.M):
+            return arch
+    return re.sub(r"[^a-z0-9_]", "_", fallback.lower())
+
+
+def log_url(base_url: str, name: str) -> str:
+    """The URL of results file *name* once the results directory is at *base_url*."""
+    return f"{base_url.rstrip('/')}/{name}"
+
+
 def kcidb(*, base_commit: str, tree_name: str, patches: list[Path], build_key: str,
           config_name: str, compiler: str, build_seconds: float | None, build_ok: bool,
-          tests: list[TestResult], accel: str, results_dir: Path,
+          tests: list[TestResult], accel: str, arch: str, log_base_url: str = "",
+          patch_dir_name: str = "patches", build_log: str = "build.log",
           start: datetime | None = None) -> dict:
-    """A KCIDB report of one run."""
+    """A KCIDB report of one run.  Files are named relative to the results
+    directory (*build_log*, "" when the run has none: a cached kernel;
+    *patch_dir_name*/NAME.patch); with *log_base_url* they get URLs under it."""
     start = start or datetime.now(timezone.utc)
     when = start.isoformat()
     phash = patchset_hash(patches)
@@ -71,11 +98,17 @@ def kcidb(*, base_commit: str, tree_name: str, patches: list[Path], build_key: s
     checkout = {"id": checkout_id, "origin": ORIGIN, "tree_name": tree_name,
                 "git_commit_hash": base_commit, "start_time": when, "valid": True,
                 "patchset_hash": phash,
-                "patchset_files": [{"name": p.name, "url": p.resolve().as_uri()} for p in patches]}
+                "misc": {"patch_files": [f"{patch_dir_name}/{p.name}" for p in patches]}}
     build = {"id": build_id, "origin": ORIGIN, "checkout_id": checkout_id,
-             "architecture": "x86_64", "compiler": compiler, "config_name": config_name,
+             "architecture": arch, "compiler": compiler, "config_name": config_name,
              "start_time": when, "status": "PASS" if build_ok else "FAIL",
-             "log_url": (results_dir / "build.log").resolve().as_uri()}
+             "misc": {"log_file": build_log} if build_log else {}}
+    if log_base_url:
+        checkout["patchset_files"] = [
+            {"name": p.name, "url": log_url(log_base_url, f"{patch_dir_name}/{p.name}")}
+            for p in patches]
+        if build_log:
+            build["log_url"] = log_url(log_base_url, build_log)
     if build_seconds is not None:
         build["duration"] = build_seconds
     env = {"comment": f"virtme-ng guest, QEMU {accel.upper()}"}

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
-"""Runs inside the VM: the suites of a plan written by the host, in order.
+"""Runs inside the VM: the suites of a plan written by the host.
 
 Usage (inside the guest): ``python3 -m vm.guest RESULTS_DIR``.  Reads
-``RESULTS_DIR/plan.json``, writes each suite's output to ``RESULTS_DIR/<suite>.log``
-and a summary to ``RESULTS_DIR/guest.json``.  Before each suite, and before
+``RESULTS_DIR/plan.json`` (vm/plan.py, typed), writes each suite's output to
+``RESULTS_DIR/<suite>.log`` and a summary to ``RESULTS_DIR/guest.json``.
+The plan's lanes run side by side, one thread each, the suites of a lane in
+order.  Before each suite, and before
 each kselftest test case, it writes a marker to /dev/kmsg so a splat on the
 console can be tied to the test that caused it (see vm/splat.py).  Result
 lines (KTAP ``ok``/``not ok``, pytest ``PASSED``/``FAILED``...) are echoed as
@@ -16,9 +18,11 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+from .plan import Plan, SuiteSpec
 from .splat import MARKER
 
 _RUN = re.compile(r"^#\s+RUN\s+(\S+)")
@@ -77,11 +81,23 @@ def _echo_results(name: str, line: str) -> None:
         print(f"  {name}: {line.rstrip()}", flush=True)
 
 
-def run_cases(suite: dict, results: Path, env: dict[str, str], cases: list[str]) -> dict:
+def unbuffered(argv: list[str]) -> list[str]:
+    """*argv* without a leading ``stdbuf -oL ...``: a case run alone is read
+    when it exits, line buffering buys nothing and costs an exec."""
+    if argv[:1] != ["stdbuf"]:
+        return argv
+    rest = argv[1:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[1:]
+    return rest
+
+
+def run_cases(suite: SuiteSpec, results: Path, env: dict[str, str], cases: list[str]) -> dict:
     """Run a kselftest_harness program one case at a time (-r NAME), marking
     /dev/kmsg before each, so a splat names its case exactly.  The outputs
     are merged into one KTAP stream with the results renumbered."""
-    name = suite["name"]
+    name = suite.name
+    argv = unbuffered(suite.argv)
     log = results / f"{name}.log"
     start = time.monotonic()
     worst = 0
@@ -89,9 +105,9 @@ def run_cases(suite: dict, results: Path, env: dict[str, str], cases: list[str])
         out.write(f"TAP version 13\n1..{len(cases)}\n")
         for n, case in enumerate(cases, 1):
             kmsg(f"{MARKER}{name}/{case}")
-            proc = subprocess.run([*suite["argv"], "-r", case], cwd=suite.get("cwd"), env=env,
+            proc = subprocess.run([*argv, "-r", case], cwd=suite.cwd, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                  errors="replace", timeout=suite.get("case_timeout", 600))
+                                  errors="replace", timeout=suite.case_timeout)
             result = None
             for line in proc.stdout.splitlines():
                 if line.startswith(("TAP version", "1..", "# Totals", "# PASSED", "# FAILED")):
@@ -112,19 +128,21 @@ def run_cases(suite: dict, results: Path, env: dict[str, str], cases: list[str])
     return {"name": name, "exit_code": worst, "seconds": seconds, "log": log.name}
 
 
-def list_cases(suite: dict, env: dict[str, str]) -> list[str]:
-    proc = subprocess.run([*suite["argv"], "-l"], cwd=suite.get("cwd"), env=env,
+def list_cases(suite: SuiteSpec, env: dict[str, str]) -> list[str]:
+    """The cases of a kselftest_harness program, from its -l listing."""
+    proc = subprocess.run([*unbuffered(suite.argv), "-l"], cwd=suite.cwd, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           errors="replace", timeout=60)
     return harness_cases(proc.stdout)
 
 
-def run_suite(suite: dict, results: Path, env: dict[str, str]) -> dict:
-    name = suite["name"]
+def run_suite(suite: SuiteSpec, results: Path, env: dict[str, str]) -> dict:
+    """Run one suite (case by case for a harness program); its summary."""
+    name = suite.name
     log = results / f"{name}.log"
     kmsg(f"{MARKER}{name}")
-    print(f"guest: suite {name}: {' '.join(suite['argv'])}", flush=True)
-    if suite.get("harness"):
+    print(f"guest: suite {name}: {' '.join(suite.argv)}", flush=True)
+    if suite.harness:
         cases = list_cases(suite, env)
         if cases:
             return run_cases(suite, results, env, cases)
@@ -132,7 +150,7 @@ def run_suite(suite: dict, results: Path, env: dict[str, str]) -> dict:
     start = time.monotonic()
     with log.open("w") as out:
         try:
-            proc = subprocess.Popen(suite["argv"], cwd=suite.get("cwd"), env=env,
+            proc = subprocess.Popen(suite.argv, cwd=suite.cwd, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     text=True, errors="replace", start_new_session=True)
         except OSError as e:
@@ -175,14 +193,36 @@ def kmemleak_scan(results: Path, rounds: int = 2, pause: float = 5.0) -> None:
     print(f"guest: kmemleak: {leaks} unreferenced object(s)", flush=True)
 
 
+def run_lanes(plan: Plan, results: Path, env: dict[str, str]) -> list[dict]:
+    """Every suite of *plan*: the lanes side by side, each lane in order;
+    the summaries in plan order."""
+    done: dict[str, dict] = {}
+
+    def lane(suites: list[SuiteSpec]) -> None:
+        for s in suites:
+            try:
+                done[s.name] = run_suite(s, results, dict(env, TUNRSS_SUITE=s.name))
+            except Exception as e:  # noqa: BLE001 (a runner bug must not hide the other lane)
+                done[s.name] = {"name": s.name, "exit_code": None, "seconds": 0.0,
+                                "log": f"{s.name}.log", "error": repr(e)}
+
+    threads = [threading.Thread(target=lane, args=(group,)) for group in plan.lanes()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [done[s.name] for s in plan.suites if s.name in done]
+
+
 def main(argv: list[str]) -> int:
+    """Run the plan in RESULTS_DIR (argv[1]); 0 when every suite passed or skipped."""
     results = Path(argv[1])
-    plan = json.loads((results / "plan.json").read_text())
-    env = dict(os.environ, **plan.get("env", {}))
+    plan = Plan.load(results)
+    env = dict(os.environ, **plan.env)
     kmsg(f"{MARKER}(guest runner started, kernel {os.uname().release})")
-    done = [run_suite(s, results, env) for s in plan["suites"]]
+    done = run_lanes(plan, results, env)
     kmsg(f"{MARKER}(all suites finished)")
-    if plan.get("kmemleak"):
+    if plan.kmemleak:
         kmemleak_scan(results)
     (results / "guest.json").write_text(json.dumps({"suites": done}, indent=2) + "\n")
     # kselftest exits 4 when every test skipped; the host judges skips.

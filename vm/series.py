@@ -9,17 +9,20 @@ the base has those files), then runs ``git format-patch`` with the cover
 letter's subject and text, ``base-commit:`` and the subject prefix
 ``RFC PATCH net-next vN``.  Finally the exported files are applied with
 ``git am`` onto a fresh checkout of the base and put through the per-patch
-checks of ``make ci``.
+checks of ``make ci``.  The export is the results directory itself
+(results/series by default: ``git am results/series/*.patch``), the logs of
+its checks in its ci/ subdirectory.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
-from . import build, ci, pipeline, source
+from . import build, ci, pipeline, resultsdir, source
 from .errors import PipelineError
+from .patchcheck import summary_table
+from .settings import Settings
 from .stages import Stages
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,6 +42,7 @@ kernel memory.
 
 
 def subject_prefix(version: int) -> str:
+    """The subject prefix of version *version* of the series."""
     return "RFC PATCH net-next" + (f" v{version}" if version > 1 else "")
 
 
@@ -140,6 +144,7 @@ def cover_letter(path: Path) -> tuple[str, str]:
 
 
 def fill_cover(path: Path, subject: str, blurb: str) -> None:
+    """Put the cover letter's *subject* and *blurb* into format-patch's template at *path*."""
     text = path.read_text()
     text = text.replace("*** SUBJECT HERE ***", subject, 1)
     text = text.replace("*** BLURB HERE ***", blurb.rstrip("\n"), 1)
@@ -147,6 +152,7 @@ def fill_cover(path: Path, subject: str, blurb: str) -> None:
 
 
 def identity() -> dict[str, str]:
+    """Author and committer of the exported commits: the repository's git identity."""
     name = source.git("config", "user.name", cwd=REPO, check=False).stdout.strip() or "tunrss"
     mail = source.git("config", "user.email", cwd=REPO, check=False).stdout.strip() \
         or "tunrss@localhost"
@@ -154,12 +160,21 @@ def identity() -> dict[str, str]:
             "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": mail}
 
 
-def export(opts: "Options", st: Stages, version: int, check: bool = True) -> int:  # noqa: F821
+def export(opts: Settings, st: Stages, version: int, check: bool = True) -> int:
+    """Export the series into the results directory (held while it runs)
+    and check it; the exit code."""
+    resultsdir.claim(opts.results)
+    try:
+        return _export(opts, st, version, check)
+    finally:
+        resultsdir.release(opts.results)
+
+
+def _export(opts: Settings, st: Stages, version: int, check: bool) -> int:
     base = pipeline.resolve_base(opts)
     patches = source.series(opts.patch_dir)
     cover = opts.patch_dir / source.COVER_LETTER
-    out = opts.results / "series"
-    shutil.rmtree(out, ignore_errors=True)
+    out = opts.results
     work = build.Workdir(opts.cache / "work" / f"{base.commit[:12]}-series")
     work.lock()
     ident = identity()
@@ -187,10 +202,10 @@ def export(opts: "Options", st: Stages, version: int, check: bool = True) -> int
     if not check:
         return 0
     ci_work = build.Workdir(opts.cache / "work" / f"{base.commit[:12]}-ci")
-    logs = opts.results / "series-ci"
+    logs = opts.results / "ci"
     logs.mkdir(parents=True, exist_ok=True)
     checks = ci.per_patch(base, exported, ci_work, opts.cache, logs, opts.jobs, st)
-    print(ci.summary_table(checks))
+    print(summary_table(checks))
     for c in checks:
         if c.result != "pass" and c.detail:
             print(f"\n--- {c.name}: {c.result.upper()}\n{c.detail}")
@@ -198,7 +213,3 @@ def export(opts: "Options", st: Stages, version: int, check: bool = True) -> int
     print(f"series: {len(exported)} patches in {out}, {len(checks) - failed} checks passed, "
           f"{failed} failed")
     return 1 if failed else 0
-
-
-def version_from_env() -> int:
-    return int(os.environ.get("SERIES_VERSION") or 1)

@@ -3,13 +3,17 @@
 stalls, hung tasks, kmemleak reports) in a captured console log.
 
 The guest runner writes ``tunrss-test: <name>`` to /dev/kmsg before each test,
-so a splat is attributed to the last test that started before it.  The
+so a splat is attributed to the last test that started before it.  When
+suites run side by side (vm/plan.py lanes), the report's task name
+(``Comm:``, ``by task``, kmemleak's ``comm``) picks the lane: the splat goes
+to the last test started by a suite whose processes have that name.  The
 patterns follow what the netdev CI (NIPA) greps for, plus the sanitizers.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 MARKER = "tunrss-test: "
 
@@ -40,6 +44,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
 _PREFIX = re.compile(r"^(?:<\d+>)?(?:\[\s*\d+\.\d+\]\s*)?(?:\[\s*[TC]\d+\]\s*)?")
 _END = re.compile(r"---\[ end (trace|Kernel panic)|^={20,}$")
 EXCERPT_LINES = 40
+# Where a report names the task that hit it
+_TASK = (re.compile(r"\bComm: (\S+)"), re.compile(r"\bby task (\S+?)/\d+"),
+         re.compile(r'\bcomm "([^"]+)", pid'), re.compile(r"^(\S+)/\d+ is trying to acquire"))
 
 
 @dataclass(frozen=True)
@@ -71,18 +78,33 @@ def classify(message: str) -> str | None:
     return None
 
 
-def scan(log: str) -> list[Splat]:
+def task_of(excerpt: str) -> str:
+    """The name of the task a report blames, or "" if it names none."""
+    for line in excerpt.splitlines():
+        for rx in _TASK:
+            if m := rx.search(line):
+                return m[1]
+    return ""
+
+
+def scan(log: str, tasks: Mapping[str, Sequence[str]] | None = None) -> list[Splat]:
     """All splats in *log*, in order.  Lines inside one report's excerpt
-    (the Call Trace of a WARNING, say) do not start a report of their own."""
+    (the Call Trace of a WARNING, say) do not start a report of their own.
+    *tasks* maps a task name to the suites whose processes bear it, for
+    suites that ran side by side (see the module docstring)."""
     lines = log.splitlines()
     splats: list[Splat] = []
     test = ""
+    latest: dict[str, str] = {}  # suite -> its last marker, most recent last
     i = 0
     while i < len(lines):
         msg = strip_prefix(lines[i])
         marker = msg.find(MARKER)
         if marker >= 0:
             test = msg[marker + len(MARKER):].strip()
+            suite = test.split("/", 1)[0]
+            latest.pop(suite, None)
+            latest[suite] = test
             i += 1
             continue
         kind = classify(msg)
@@ -96,6 +118,9 @@ def scan(log: str) -> list[Splat]:
             if _END.search(tail):
                 break
         excerpt = "\n".join(strip_prefix(ln) for ln in lines[i:end])
-        splats.append(Splat(kind, i + 1, msg, test, excerpt))
+        blamed = test
+        if tasks and (suites := tasks.get(task_of(excerpt))):
+            blamed = next((t for s, t in reversed(latest.items()) if s in suites), test)
+        splats.append(Splat(kind, i + 1, msg, blamed, excerpt))
         i = end
     return splats

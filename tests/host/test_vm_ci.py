@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
-"""vm/ci.py: the pieces of the per-patch checks that need no kernel build."""
+"""vm/ci.py and vm/patchcheck.py: the pieces of the per-patch checks that
+need no kernel build."""
 from collections import Counter
 from pathlib import Path
 
-from vm import ci
+from vm import ci, patchcheck
 
 PATCH = """From 1 Mon Sep 17 00:00:00 2001
 Subject: [PATCH 1/2] tun: x
@@ -33,48 +34,48 @@ deleted file mode 100644
 def test_touched_files_and_objects(tmp_path: Path) -> None:
     p = tmp_path / "0001-tun-x.patch"
     p.write_text(PATCH)
-    files = ci.touched_files(p)
+    files = patchcheck.touched_files(p)
     assert files == ["drivers/net/tun.c", "include/uapi/linux/if_tun.h"]
     assert ci.Step(p, files).objects == ["drivers/net/tun.o"]
 
 
 def test_moved_warning_is_not_new_but_an_added_one_is() -> None:
-    before = ci.diagnostics(
+    before = patchcheck.diagnostics(
         "../src/drivers/net/tun.c:100:5: warning: unused variable 'x' [-Wunused-variable]\n")
-    after = ci.diagnostics(
+    after = patchcheck.diagnostics(
         "../src/drivers/net/tun.c:120:5: warning: unused variable 'x' [-Wunused-variable]\n"
         "../src/drivers/net/tun.c:300:1: warning: no previous prototype for 'f' "
         "[-Wmissing-prototypes]\n"
         "  CC      drivers/net/tun.o\n")
-    assert ci.new_diagnostics(before, after) == [
+    assert patchcheck.new_diagnostics(before, after) == [
         "drivers/net/tun.c: warning: no previous prototype for 'f' [-Wmissing-prototypes]"]
-    assert ci.new_diagnostics(after, after) == []
+    assert patchcheck.new_diagnostics(after, after) == []
 
 
 def test_duplicate_warnings_count() -> None:
     line = "drivers/net/tun.c:1:1: warning: x\n"
-    assert ci.new_diagnostics(Counter(ci.diagnostics(line)), ci.diagnostics(line * 2)) == \
+    assert patchcheck.new_diagnostics(Counter(patchcheck.diagnostics(line)), patchcheck.diagnostics(line * 2)) == \
         ["drivers/net/tun.c: warning: x"]
 
 
 def test_checkpatch_verdict() -> None:
-    assert ci.checkpatch_verdict("total: 0 errors, 0 warnings, 0 checks, 120 lines checked") == \
+    assert patchcheck.checkpatch_verdict("total: 0 errors, 0 warnings, 0 checks, 120 lines checked") == \
         (True, "0 errors, 0 warnings, 0 checks")
-    assert ci.checkpatch_verdict("total: 0 errors, 1 warnings, 0 checks, 12 lines")[0] is False
-    assert ci.checkpatch_verdict("total: 0 errors, 0 warnings, 2 checks, 12 lines")[0] is False
-    assert ci.checkpatch_verdict("perl: command not found") == \
+    assert patchcheck.checkpatch_verdict("total: 0 errors, 1 warnings, 0 checks, 12 lines")[0] is False
+    assert patchcheck.checkpatch_verdict("total: 0 errors, 0 warnings, 2 checks, 12 lines")[0] is False
+    assert patchcheck.checkpatch_verdict("perl: command not found") == \
         (False, "checkpatch printed no total line")
 
 
 def test_checkpatch_ignore_file_format(tmp_path: Path) -> None:
     f = tmp_path / "ignore"
     f.write_text("# header\nFILE_PATH_CHANGES  # new files, MAINTAINERS later\n\n")
-    assert ci.checkpatch_ignores(f) == ["FILE_PATH_CHANGES"]
+    assert patchcheck.checkpatch_ignores(f) == ["FILE_PATH_CHANGES"]
 
 
 def test_summary_table_names_every_check() -> None:
-    table = ci.summary_table([ci.Check("build 0001-a.patch", "pass", 12.0),
-                              ci.Check("checkpatch 0001-a.patch", "fail", 1.0)])
+    table = patchcheck.summary_table([patchcheck.Check("build 0001-a.patch", "pass", 12.0),
+                              patchcheck.Check("checkpatch 0001-a.patch", "fail", 1.0)])
     assert "build 0001-a.patch" in table and "FAIL" in table
 
 
@@ -103,4 +104,4 @@ def test_ci_variants_default_when_unset_or_empty() -> None:
 
 def test_checkpatch_runs_debians_python_first() -> None:
     # scripts/spdxcheck.py needs python3-ply and python3-git (Debian's python3)
-    assert ci.checkpatch_env()["PATH"].split(":")[0] == "/usr/bin"
+    assert patchcheck.checkpatch_env()["PATH"].split(":")[0] == "/usr/bin"

@@ -41,3 +41,9 @@ def test_unparseable_listing_gives_nothing() -> None:
 def test_ktap_skip_is_no_listing() -> None:
     # A program that skips as a whole prints a KTAP plan even for -l.
     assert harness_cases("1..0 # SKIP headers lack TUNSETVNETHASH\n") == []
+
+
+def test_a_case_run_alone_skips_stdbuf() -> None:
+    from vm.guest import unbuffered
+    assert unbuffered(["stdbuf", "-oL", "-eL", "/s/tun"]) == ["/s/tun"]
+    assert unbuffered(["/s/tun", "-v"]) == ["/s/tun", "-v"]

@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: MIT
-"""vm/pipeline.py without a VM: the build key, and how a results directory
-left by the guest becomes a verdict (collect + report)."""
+"""The vm-test stages without a VM: the build key (vm/build.py), settings
+(vm/settings.py), and how a results directory left by the guest becomes a
+verdict (vm/report.py collect + report)."""
 import json
 from pathlib import Path
 
 import pytest
 
-from vm import build, pipeline, source, splat
+from vm import build, kernel, report, settings, source, splat, suites, vng
+from vm.errors import PipelineError
+from vm.plan import Plan, SuiteSpec
 from vm.stages import Stages
 
 
@@ -25,24 +28,24 @@ def test_build_key_changes_with_every_input(tmp_path: Path) -> None:
 
 
 def test_options_from_env(tmp_path: Path) -> None:
-    opts = pipeline.Options.from_env({"TUNRSS_CACHE": str(tmp_path), "KCONFIG": "debug",
+    opts = settings.Settings.from_env({"TUNRSS_CACHE": str(tmp_path), "KCONFIG": "debug",
                                       "VM_ACCEL": "tcg", "VM_TIMEOUT": "90",
                                       "RESULTS": str(tmp_path / "r")})
     assert (opts.cache, opts.variant, opts.accel, opts.timeout) == (tmp_path, "debug", "tcg", 90)
 
 
-PLAN = {"suites": [
-    {"name": "tun-selftest", "kind": "ktap", "project": False, "argv": ["tun"]},
-    {"name": "kselftests-tun_vnet_hash", "kind": "ktap", "project": True, "argv": ["x"]},
-    {"name": "pytest-vm", "kind": "pytest", "project": True, "argv": ["pytest"]},
-]}
+PLAN = Plan(suites=[
+    SuiteSpec("tun-selftest", "ktap", ["tun"], project=False),
+    SuiteSpec("kselftests-tun_vnet_hash", "ktap", ["x"], project=True),
+    SuiteSpec("pytest-vm", "pytest", ["pytest"], project=True),
+])
 JUNIT = ('<testsuites><testsuite><testcase classname="t" name="test_a" time="0.1"/>'
          '<testcase classname="t" name="test_b" time="0"><skipped message="no feature"/>'
          '</testcase></testsuite></testsuites>')
 
 
 @pytest.fixture
-def opts(tmp_path: Path) -> pipeline.Options:
+def opts(tmp_path: Path) -> settings.Settings:
     res = tmp_path / "results"
     res.mkdir()
     (res / "tun-selftest.log").write_text("1..2\nok 1 tun.a\nok 2 tun.b\n")
@@ -52,7 +55,7 @@ def opts(tmp_path: Path) -> pipeline.Options:
         {"name": "tun-selftest", "exit_code": 0, "seconds": 1.0},
         {"name": "kselftests-tun_vnet_hash", "exit_code": 0, "seconds": 1.0},
         {"name": "pytest-vm", "exit_code": 0, "seconds": 1.0}]}))
-    return pipeline.Options(cache=tmp_path, results=res)
+    return settings.Settings(cache=tmp_path, results=res)
 
 
 def counts(suites) -> dict[str, int]:
@@ -64,12 +67,12 @@ def counts(suites) -> dict[str, int]:
 
 
 def test_skips_stay_skips_without_the_series(opts) -> None:
-    assert counts(pipeline.collect(opts, PLAN, expect_feature=False)) == \
+    assert counts(report.collect(opts, PLAN, expect_feature=False)) == \
         {"pass": 4, "fail": 0, "skip": 2}
 
 
 def test_skips_fail_when_the_series_is_applied(opts) -> None:
-    suites = pipeline.collect(opts, PLAN, expect_feature=True)
+    suites = report.collect(opts, PLAN, expect_feature=True)
     assert counts(suites) == {"pass": 4, "fail": 2, "skip": 0}
     assert (opts.results / "kselftests-tun_vnet_hash.ktap").exists()
 
@@ -77,7 +80,7 @@ def test_skips_fail_when_the_series_is_applied(opts) -> None:
 def test_suite_that_never_ran_fails(opts) -> None:
     (opts.results / "guest.json").write_text(json.dumps({"suites": []}))
     (opts.results / "tun-selftest.log").unlink()
-    suites = pipeline.collect(opts, PLAN, expect_feature=False)
+    suites = report.collect(opts, PLAN, expect_feature=False)
     assert [(t.name, t.result, t.reason) for t in suites[0].tests] == \
         [("(suite)", "fail", "did not run")]
 
@@ -86,20 +89,20 @@ def test_nonzero_exit_without_failed_test_fails(opts) -> None:
     data = json.loads((opts.results / "guest.json").read_text())
     data["suites"][0]["exit_code"] = 139
     (opts.results / "guest.json").write_text(json.dumps(data))
-    suites = pipeline.collect(opts, PLAN, expect_feature=False)
+    suites = report.collect(opts, PLAN, expect_feature=False)
     assert suites[0].tests[-1].reason == "exited 139"
 
 
-def fake_kernel(opts) -> pipeline.Kernel:
+def fake_kernel(opts) -> kernel.Kernel:
     work = build.Workdir(opts.cache / "w")
-    return pipeline.Kernel(source.Base(opts.cache, "0" * 40, "test"), work, "k", [], [],
+    return kernel.Kernel(source.Base(opts.cache, "0" * 40, "test"), work, "k", [], [],
                            opts.results / "build.log")
 
 
 def test_report_fails_on_a_splat_and_names_the_test(opts, capsys) -> None:
-    suites = pipeline.collect(opts, PLAN, expect_feature=False)
+    suites = report.collect(opts, PLAN, expect_feature=False)
     splats = splat.scan("[1.0] tunrss-test: tun-selftest/tun.a\n[1.1] WARNING: CPU: 0 at x\n")
-    rc = pipeline.report(opts, Stages(), fake_kernel(opts), "tcg", 0, False, suites, splats)
+    rc = report.report(opts, Stages(), fake_kernel(opts), "tcg", 0, False, suites, splats)
     err = capsys.readouterr().err
     assert rc == 1 and "kernel warning" in err and "while running tun-selftest/tun.a" in err
     saved = json.loads((opts.results / "results.json").read_text())
@@ -107,8 +110,8 @@ def test_report_fails_on_a_splat_and_names_the_test(opts, capsys) -> None:
 
 
 def test_report_passes_clean_run_and_prints_summary(opts, capsys) -> None:
-    suites = pipeline.collect(opts, PLAN, expect_feature=False)
-    rc = pipeline.report(opts, Stages(), fake_kernel(opts), "tcg", 0, False, suites, [])
+    suites = report.collect(opts, PLAN, expect_feature=False)
+    rc = report.report(opts, Stages(), fake_kernel(opts), "tcg", 0, False, suites, [])
     out = capsys.readouterr().out
     assert rc == 0
     assert "vm-test: 4 passed, 0 failed, 2 skipped\n" in out
@@ -116,8 +119,8 @@ def test_report_passes_clean_run_and_prints_summary(opts, capsys) -> None:
 
 
 def test_report_returns_the_vm_exit_code_on_panic(opts) -> None:
-    suites = pipeline.collect(opts, PLAN, expect_feature=False)
-    assert pipeline.report(opts, Stages(), fake_kernel(opts), "tcg", 255, False, suites, []) == 255
+    suites = report.collect(opts, PLAN, expect_feature=False)
+    assert report.report(opts, Stages(), fake_kernel(opts), "tcg", 255, False, suites, []) == 255
 
 
 def test_vng_finds_its_helpers_on_path() -> None:
@@ -126,33 +129,32 @@ def test_vng_finds_its_helpers_on_path() -> None:
     import os
     import sys
     bindir = str(Path(sys.executable).parent)
-    env = pipeline.vng_env({"PATH": f"/usr/bin{os.pathsep}{bindir}{os.pathsep}/bin"})
+    env = vng.vng_env({"PATH": f"/usr/bin{os.pathsep}{bindir}{os.pathsep}/bin"})
     assert env["PATH"].split(os.pathsep) == [bindir, "/usr/bin", "/bin"]
-    assert pipeline.vng_env({})["PATH"] == bindir
+    assert vng.vng_env({})["PATH"] == bindir
 
 
 def test_vm_tests_selects_suites(tmp_path: Path) -> None:
     env = {"TUNRSS_CACHE": str(tmp_path), "VM_TESTS": "kselftests tests/vm/test_tap_hash.py",
            "TUNRSS_SEED": "7"}
-    opts = pipeline.Options.from_env(env)
+    opts = settings.Settings.from_env(env)
     assert opts.tests == ("kselftests", "tests/vm/test_tap_hash.py")
     assert opts.guest_env == {"TUNRSS_SEED": "7"}
-    assert pipeline.Options.from_env({"TUNRSS_CACHE": str(tmp_path)}).tests == \
-        pipeline.DEFAULT_TESTS
-    suite = pipeline.pytest_suite(opts, "tests/vm/test_tap_hash.py")
-    assert suite["name"] == "pytest-vm-test_tap_hash" and suite["junit"] == suite["name"] + ".xml"
-    assert pipeline.pytest_suite(opts)["name"] == "pytest-vm"
-    with pytest.raises(pipeline.PipelineError, match="VM_TESTS: 'nonsense'"):
-        pipeline.Options.from_env({"TUNRSS_CACHE": str(tmp_path), "VM_TESTS": "nonsense"})
+    assert settings.Settings.from_env({"TUNRSS_CACHE": str(tmp_path)}).tests == \
+        settings.DEFAULT_TESTS
+    suite = suites.pytest_suite(opts, "tests/vm/test_tap_hash.py")
+    assert suite.name == "pytest-vm-test_tap_hash" and suite.junit == suite.name + ".xml"
+    assert suites.pytest_suite(opts).name == "pytest-vm"
+    with pytest.raises(PipelineError, match="VM_TESTS='nonsense'"):
+        settings.Settings.from_env({"TUNRSS_CACHE": str(tmp_path), "VM_TESTS": "nonsense"})
 
 
 def test_collect_reads_each_pytest_suite_junit(opts) -> None:
-    plan = {"suites": [{"name": "pytest-x", "kind": "pytest", "project": True,
-                        "junit": "pytest-x.xml", "argv": ["pytest"]}]}
+    plan = Plan(suites=[SuiteSpec("pytest-x", "pytest", ["pytest"], junit="pytest-x.xml")])
     (opts.results / "pytest-x.xml").write_text(JUNIT)
     (opts.results / "guest.json").write_text(json.dumps({"suites": [
         {"name": "pytest-x", "exit_code": 0, "seconds": 1.0}]}))
-    (suite,) = pipeline.collect(opts, plan, expect_feature=False)
+    (suite,) = report.collect(opts, plan, expect_feature=False)
     assert [t.name for t in suite.tests] == ["t::test_a", "t::test_b"]
 
 

@@ -2,7 +2,7 @@
 """Run sizes and seeds of the robustness suites, from TUNRSS_* variables.
 
 The VM runner passes every host variable named TUNRSS_* into the guest
-(vm/pipeline.py), so `TUNRSS_FUZZ_CALLS=500000 make fuzz` reaches the test.
+(vm/settings.py), so `TUNRSS_FUZZ_CALLS=500000 make fuzz` reaches the test.
 """
 
 from __future__ import annotations
