@@ -79,6 +79,16 @@ static inline void *__skb_header_pointer(const struct sk_buff *skb, int offset, 
 	return NULL;
 }
 """,
+    "linux/if_vlan.h": r"""
+#include <linux/if_ether.h>
+/* include/linux/if_vlan.h */
+#define VLAN_HLEN 4
+struct vlan_hdr { __be16 h_vlan_TCI; __be16 h_vlan_encapsulated_proto; };
+static inline bool eth_type_vlan(__be16 ethertype)
+{
+	return ethertype == htons(ETH_P_8021Q) || ethertype == htons(ETH_P_8021AD);
+}
+""",
     "net/ip.h": r"""
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
