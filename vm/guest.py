@@ -101,31 +101,52 @@ def run_cases(suite: SuiteSpec, results: Path, env: dict[str, str], cases: list[
     log = results / f"{name}.log"
     start = time.monotonic()
     worst = 0
+    flaky: list[str] = []
     with log.open("w") as out:
         out.write(f"TAP version 13\n1..{len(cases)}\n")
         for n, case in enumerate(cases, 1):
-            kmsg(f"{MARKER}{name}/{case}")
-            proc = subprocess.run([*argv, "-r", case], cwd=suite.cwd, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                  errors="replace", timeout=suite.case_timeout)
-            result = None
-            for line in proc.stdout.splitlines():
-                if line.startswith(("TAP version", "1..", "# Totals", "# PASSED", "# FAILED")):
-                    continue
-                if re.match(r"^(ok|not ok) 1 ", line):
-                    result = re.sub(r"^(ok|not ok) 1 ", rf"\1 {n} ", line)
-                    continue
-                out.write(line + "\n")
-            if result is None:
-                result = f"not ok {n} {case} # exited {proc.returncode} without a result"
+            for attempt in range(suite.retries + 1):
+                kmsg(f"{MARKER}{name}/{case}")
+                rc, lines, result = run_case(argv, suite, env, case, n)
+                if not result.startswith("not ok") or attempt == suite.retries:
+                    break
+                # shown in the log, then run again
+                out.writelines(f"# tunrss: first run: {ln}\n" for ln in [*lines, result])
+            if attempt and not result.startswith("not ok"):
+                flaky.append(case)
+                print(f"guest: suite {name}: {case} failed, then passed when run again: "
+                      "flaky", flush=True)
+                out.write(f"# tunrss: {case} is flaky: it failed, then passed when run again\n")
+            out.writelines(ln + "\n" for ln in lines)
             out.write(result + "\n")
             out.flush()
             _echo_results(name, result)
-            if proc.returncode not in (0, 4):
+            if rc not in (0, 4):
                 worst = 1
     seconds = round(time.monotonic() - start, 2)
     print(f"guest: suite {name}: {len(cases)} cases in {seconds:.1f}s", flush=True)
-    return {"name": name, "exit_code": worst, "seconds": seconds, "log": log.name}
+    return {"name": name, "exit_code": worst, "seconds": seconds, "log": log.name,
+            "flaky": flaky}
+
+
+def run_case(argv: list[str], suite: SuiteSpec, env: dict[str, str], case: str,
+             n: int) -> tuple[int, list[str], str]:
+    """One case of a kselftest_harness program (-r NAME): its exit code, its
+    diagnostic lines and its KTAP result line renumbered as case *n*."""
+    proc = subprocess.run([*argv, "-r", case], cwd=suite.cwd, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace", timeout=suite.case_timeout)
+    lines, result = [], None
+    for line in proc.stdout.splitlines():
+        if line.startswith(("TAP version", "1..", "# Totals", "# PASSED", "# FAILED")):
+            continue
+        if re.match(r"^(ok|not ok) 1 ", line):
+            result = re.sub(r"^(ok|not ok) 1 ", rf"\1 {n} ", line)
+            continue
+        lines.append(line)
+    if result is None:
+        result = f"not ok {n} {case} # exited {proc.returncode} without a result"
+    return proc.returncode, lines, result
 
 
 def list_cases(suite: SuiteSpec, env: dict[str, str]) -> list[str]:

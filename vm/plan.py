@@ -32,6 +32,10 @@ class SuiteSpec:
     cwd: str | None = None
     junit: str = ""  # pytest: the JUnit XML file, relative to the results directory
     case_timeout: float = 600.0
+    # A failed case is run again this many times; one that then passes is
+    # reported as flaky, never silently (the base's own selftest only: its
+    # flakes are the base kernel's under TCG, not the series')
+    retries: int = 0
     lane: str = ""  # suites of one lane run in turn; "" means the kind's lane
 
     @property

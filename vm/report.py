@@ -44,6 +44,9 @@ def collect(opts: Settings, plan: Plan, expect_feature: bool) -> list[results.Su
                                                   reason=f"exited {suite.exit_code}"))
         if expect_feature and entry.project:
             results.fail_skips(suite.tests, "the series is applied, so the feature must be there")
+        for t in suite.tests:
+            if t.name in info.get("flaky", []):
+                t.reason = "flaky: failed, then passed when run again (see the suite's log)"
         suites.append(suite)
     return suites
 

@@ -45,7 +45,7 @@ def c_suites(out: Path, wanted: list[str]) -> list[SuiteSpec]:
     suites = []
     if "tun-selftest" in wanted and (out / "tun").exists():
         suites.append(SuiteSpec("tun-selftest", "ktap", [*LINE_BUFFERED, str(out / "tun")],
-                                project=False, harness=True))
+                                project=False, harness=True, retries=1))
     ko = out / "kselftests"
     if "kselftests" in wanted and ko.is_dir():
         for prog in sorted(p for p in ko.iterdir() if p.is_file() and os.access(p, os.X_OK)):
