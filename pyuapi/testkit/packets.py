@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Sequence, Union
 
 __all__ = [
-    "Addr", "addr", "checksum", "ether", "vlan", "ipv4", "ipv4_fragments", "ipv6",
+    "Addr", "addr", "checksum", "ether", "vlan", "push_vlan_tag", "ipv4", "ipv4_fragments", "ipv6",
     "ExtHeader", "hop_by_hop", "dest_opts", "hao_option", "pad_option", "routing", "rh2",
     "fragment_header", "ah", "ipv6_fragments", "tcp", "udp", "icmpv4_echo", "icmpv6_echo",
     "udp4_frame",
@@ -66,6 +66,12 @@ def vlan(payload: bytes, inner_ethertype: int, vid: int = 1, dst: bytes = DEFAUL
          src: bytes = DEFAULT_SRC_MAC) -> bytes:
     """802.1Q-tagged Ethernet frame (ethertype 0x8100)."""
     return dst + src + struct.pack("!HHH", ETH_P_8021Q, vid & 0xFFF, inner_ethertype) + payload
+
+
+def push_vlan_tag(frame: bytes, tpid: int, tci: int) -> bytes:
+    """``frame`` with one more VLAN tag (IEEE 802.1Q header: ``tpid`` 0x8100
+    or 0x88a8 for 802.1ad, then the 16-bit TCI) in front of its ethertype."""
+    return frame[:12] + struct.pack("!HH", tpid, tci & 0xFFFF) + frame[12:]
 
 
 def _pseudo(src: bytes, dst: bytes, proto: int, length: int) -> bytes:

@@ -134,9 +134,8 @@ def _non_ip_frame(rng: random.Random, seq: int) -> bytes:
 
 
 def _tag(rng: random.Random, frame: bytes, tpid: int) -> bytes:
-    """``frame`` with one more VLAN tag (``tpid``, random PCP/VID) before its ethertype."""
-    return frame[:12] + tpid.to_bytes(2, "big") + rng.randrange(1 << 16).to_bytes(2, "big") \
-        + frame[12:]
+    """``frame`` with one more VLAN tag (``tpid``, random PCP/VID)."""
+    return P.push_vlan_tag(frame, tpid, rng.randrange(1 << 16))
 
 
 def random_frame(rng: random.Random, seq: int) -> bytes:

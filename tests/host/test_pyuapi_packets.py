@@ -94,3 +94,11 @@ def test_ethernet_and_vlan() -> None:
     assert len(f) == 15 and f[12:14] == b"\x86\xdd"
     v = P.vlan(b"x", P.ETH_P_IP, vid=5)
     assert v[12:18] == b"\x81\x00\x00\x05\x08\x00"
+
+
+def test_push_vlan_tag_matches_vlan() -> None:
+    """push_vlan_tag() on an untagged frame gives what vlan() builds (IEEE 802.1Q)."""
+    ip = P.ipv4("10.0.0.1", "10.0.0.2", 17, P.udp("10.0.0.1", "10.0.0.2", 1, 2))
+    assert P.push_vlan_tag(P.ether(ip, P.ETH_P_IP), P.ETH_P_8021Q, 5) == P.vlan(ip, P.ETH_P_IP, 5)
+    qinq = P.push_vlan_tag(P.vlan(ip, P.ETH_P_IP, 5), 0x88A8, 0x1007)
+    assert qinq[12:18] == bytes.fromhex("88a81007 8100")

@@ -340,11 +340,6 @@ def test_non_ip_is_none() -> None:
     assert rss.hash_frame(P.vlan(b"\0" * 28, P.ETH_P_ARP), ALL, K) == NONE
 
 
-def _tag(frame: bytes, tpid: int, vid: int) -> bytes:
-    """``frame`` with one more VLAN tag (``tpid``) in front of its ethertype."""
-    return frame[:12] + tpid.to_bytes(2, "big") + vid.to_bytes(2, "big") + frame[12:]
-
-
 @pytest.mark.parametrize("tpids", [(0x8100,), (0x88A8,), (0x88A8, 0x8100), (0x8100, 0x8100)])
 def test_vlan_tags_are_skipped(tpids: tuple[int, ...]) -> None:
     """One or two tags (802.1Q, 802.1ad, QinQ): the IP packet behind them is
@@ -352,16 +347,16 @@ def test_vlan_tags_are_skipped(tpids: tuple[int, ...]) -> None:
     for plain in (v4tcp(), P.ether(P.ipv6(S6, D6, 17, P.udp(S6, D6, 3, 4)), P.ETH_P_IPV6)):
         tagged = plain
         for i, tpid in enumerate(reversed(tpids)):
-            tagged = _tag(tagged, tpid, 100 + i)
+            tagged = P.push_vlan_tag(tagged, tpid, 100 + i)
         assert rss.hash_frame(tagged, ALL, K) == rss.hash_frame(plain, ALL, K) != NONE
 
 
 def test_three_vlan_tags_or_a_cut_tag_are_not_ip() -> None:
     tagged = v4tcp()
     for vid in (1, 2, 3):
-        tagged = _tag(tagged, 0x8100, vid)
+        tagged = P.push_vlan_tag(tagged, 0x8100, vid)
     assert rss.hash_frame(tagged, ALL, K) == NONE
-    assert rss.hash_frame(_tag(v4tcp(), 0x8100, 5)[:16], ALL, K) == NONE
+    assert rss.hash_frame(P.push_vlan_tag(v4tcp(), 0x8100, 5)[:16], ALL, K) == NONE
 
 
 # ---------------------------------------------------------------- steering

@@ -16,7 +16,7 @@ import random
 
 import pytest
 
-from pyuapi import HashConfig
+from pyuapi import HashConfig, Tap
 from pyuapi.testkit import packets as P
 from pyuapi.testkit.inject import Injector
 from pyuapi.uapi import tun as T
@@ -29,17 +29,18 @@ RSS_REPORT = T.TUN_VNET_HASH_RSS | T.TUN_VNET_HASH_REPORT
 QUEUES = 4
 
 
-def config(rng: random.Random) -> HashConfig:
-    """RSS+REPORT, every type, a random key; an unclassified queue no table
-    entry uses, so that a frame wrongly left unhashed shows in its queue."""
-    return HashConfig(RSS_REPORT, V.VIRTIO_NET_RSS_HASH_TYPE_ALL, rng.randbytes(40),
-                      table=tuple(rng.choice((0, 1, 2)) for _ in range(8)),
-                      unclassified_queue=3)
-
-
-def tag(frame: bytes, tpid: int, vid: int) -> bytes:
-    """``frame`` with a VLAN tag in front of its ethertype."""
-    return frame[:12] + tpid.to_bytes(2, "big") + vid.to_bytes(2, "big") + frame[12:]
+def configured_tap(make_tap: TapFactory, rng: random.Random) -> tuple[Tap, HashConfig]:
+    """A 4-queue tap with RSS+REPORT, every type, a random key, and an
+    unclassified queue no table entry uses, so that a frame wrongly left
+    unhashed shows in its queue."""
+    tap = make_tap(queues=QUEUES)
+    require_hash(tap)
+    report_ready(tap)
+    cfg = HashConfig(RSS_REPORT, V.VIRTIO_NET_RSS_HASH_TYPE_ALL, rng.randbytes(40),
+                     table=tuple(rng.choice((0, 1, 2)) for _ in range(8)),
+                     unclassified_queue=3)
+    tap.set_vnet_hash(cfg)
+    return tap, cfg
 
 
 def ip_frames(n: int, rng: random.Random) -> list[bytes]:
@@ -60,15 +61,11 @@ def ip_frames(n: int, rng: random.Random) -> list[bytes]:
                          ids=["802.1Q", "802.1ad", "QinQ"])
 def test_tag_in_the_frame(make_tap: TapFactory, tpids: tuple[int, ...]) -> None:
     rng = random.Random(0x71A9)
-    tap = make_tap(queues=QUEUES)
-    require_hash(tap)
-    report_ready(tap)
-    cfg = config(rng)
-    tap.set_vnet_hash(cfg)
+    tap, cfg = configured_tap(make_tap, rng)
     frames = []
     for f in ip_frames(24, rng):
         for i, tpid in enumerate(reversed(tpids)):
-            f = tag(f, tpid, 10 + i)
+            f = P.push_vlan_tag(f, tpid, 10 + i)
         frames.append(f)
     assert all(expected(tap, cfg, f)[1] != V.VIRTIO_NET_HASH_REPORT_NONE for f in frames)
     assert mismatches(tap, cfg, frames) == []
@@ -77,11 +74,7 @@ def test_tag_in_the_frame(make_tap: TapFactory, tpids: tuple[int, ...]) -> None:
 @pytest.mark.parametrize("proto", [0x8100, 0x88A8], ids=["802.1Q", "802.1ad"])
 def test_tag_in_skb_vlan_tci(make_tap: TapFactory, proto: int) -> None:
     rng = random.Random(0x7C1)
-    tap = make_tap(queues=QUEUES)
-    require_hash(tap)
-    report_ready(tap)
-    cfg = config(rng)
-    tap.set_vnet_hash(cfg)
+    tap, cfg = configured_tap(make_tap, rng)
     vlan = "vl7"
     add_vlan(tap.name, vlan, 7, proto)
     link_up(vlan)
@@ -90,7 +83,8 @@ def test_tag_in_skb_vlan_tci(make_tap: TapFactory, proto: int) -> None:
         for f in frames:
             inj.send(f)
     got = collect(tap, len(frames))
-    assert sorted(p.frame for p in got) == sorted(tag(f, proto, 7) for f in frames), \
+    tagged = sorted(P.push_vlan_tag(f, proto, 7) for f in frames)
+    assert sorted(p.frame for p in got) == tagged, \
         "tun did not write the tag of skb->vlan_tci into the frames"
     for p in got:
         h, r, q = expected(tap, cfg, p.frame)
