@@ -227,13 +227,25 @@ def resolve(name: str, cache: Path, have: Callable[[str, str], bool],
     raise AssertionError("unreachable")
 
 
-def update_pins(cache: Path, say: Callable[[str], None] = print) -> dict[str, Pin]:
-    """Pin every base to the newest version its archive offers now."""
-    pins = read_pins()
-    for name, pin in pins.items():
+def survey(cache: Path) -> dict[str, tuple[Pin, list[tuple[str, str]]]]:
+    """Each pin and what its archive offers now, newest first (one
+    ``apt-get update`` per base)."""
+    out = {}
+    for name, pin in read_pins().items():
         apt = PrivateApt(cache / "apt" / name, BASES[name])
         apt.update()
-        package, version = apt.available()[0]
+        out[name] = (pin, apt.available())
+    return out
+
+
+def update_pins(offers: dict[str, tuple[Pin, list[tuple[str, str]]]],
+                say: Callable[[str], None] = print) -> dict[str, Pin]:
+    """Pin every base to the newest version of *offers* (:func:`survey`)."""
+    pins = {}
+    for name, (pin, offered) in offers.items():
+        if not offered:
+            raise SetupError(f"the archive offers no package for BASE={name}: pin left as is")
+        package, version = offered[0]
         if (package, version) != (pin.package, pin.version):
             say(f"bases: {name}: {pin.package} {pin.version} -> {package} {version}")
         pins[name] = Pin(name, package, version)

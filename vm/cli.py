@@ -148,11 +148,10 @@ def show_bases(cache: Path, update: bool) -> int:
     """Each pin of vm/bases.pin, and the newest version its archive offers."""
     from . import bases
 
-    pins = bases.update_pins(cache) if update else bases.read_pins()
+    offers = bases.survey(cache)
+    pins = bases.update_pins(offers) if update else {n: p for n, (p, _) in offers.items()}
     for name, pin in pins.items():
-        apt = bases.PrivateApt(cache / "apt" / name, bases.BASES[name])
-        apt.update()
-        offered = apt.available()
+        offered = offers[name][1]
         newest = f"{offered[0][0]} {offered[0][1]}" if offered else "nothing"
         where = "in the archive" if (pin.package, pin.version) in offered else "NOT in the archive"
         print(f"{name:<9} pinned {pin.package} {pin.version} ({where}); newest: {newest}")

@@ -180,3 +180,22 @@ def test_private_apt_options_never_name_etc_apt(tmp_path) -> None:
     assert values["Dir::Etc::sourceparts"] == "/dev/null"
     assert values["Dir::State::status"] == "/dev/null"
     assert all(not v.startswith("/etc/apt") for v in values.values())
+
+
+def test_update_pins_takes_the_newest_offered(pins) -> None:
+    current = bases.read_pins()
+    notes: list[str] = []
+    offers = {"mainline": (current["mainline"], [("linux-source-7.4", "7.4-1"),
+                                                 ("linux-source-7.3", "7.3~rc7-1~exp1")]),
+              "6.12": (current["6.12"], [("linux-source-6.12", "6.12.117-1~deb12u1")])}
+    bases.update_pins(offers, notes.append)
+    assert bases.read_pins()["mainline"] == bases.Pin("mainline", "linux-source-7.4", "7.4-1")
+    assert bases.read_pins()["6.12"] == current["6.12"]
+    assert notes == ["bases: mainline: linux-source-7.3 7.3~rc7-1~exp1 -> linux-source-7.4 7.4-1"]
+
+
+def test_update_pins_refuses_an_empty_offer(pins) -> None:
+    before = pins.read_text()
+    with pytest.raises(SetupError, match="BASE=6.12"):
+        bases.update_pins({"6.12": (bases.read_pins()["6.12"], [])})
+    assert pins.read_text() == before
