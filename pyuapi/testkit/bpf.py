@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""A minimal steering eBPF program for TUNSETSTEERINGEBPF.
+"""Minimal eBPF programs: a steering program for TUNSETSTEERINGEBPF, and XDP ones.
 
 Loads ``r0 = queue; exit`` as BPF_PROG_TYPE_SOCKET_FILTER with bpf(2)
 BPF_PROG_LOAD (include/uapi/linux/bpf.h: struct bpf_insn, the
@@ -12,11 +12,13 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+from typing import Sequence
 
 from ..sysio import libc
 from ..uapi.layout import CheckedStructure
 
-__all__ = ["load_const_prog", "BPF_SYSCALL_NR"]
+__all__ = ["load_prog", "load_const_prog", "load_xdp_action", "load_xdp_redirect",
+           "BPF_SYSCALL_NR", "XDP_TX", "XDP_PASS", "XDP_DROP", "XDP_REDIRECT"]
 
 # bpf(2) syscall numbers (arch/*/entry/syscalls, include/uapi/asm-generic/unistd.h)
 BPF_SYSCALL_NR: dict[str, int] = {
@@ -25,6 +27,16 @@ BPF_SYSCALL_NR: dict[str, int] = {
 }
 BPF_PROG_LOAD = 5
 BPF_PROG_TYPE_SOCKET_FILTER = 1
+BPF_PROG_TYPE_XDP = 6
+BPF_FUNC_redirect = 23          # enum bpf_func_id
+XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT = 1, 2, 3, 4   # enum xdp_action
+
+# Opcodes (include/uapi/linux/bpf.h, bpf_common.h) and the regs byte
+# (dst_reg in the low nibble) of the few instructions used here.
+MOV64_IMM = 0xB7                # BPF_ALU64 | BPF_MOV | BPF_K
+CALL = 0x85                     # BPF_JMP | BPF_CALL
+EXIT = 0x95                     # BPF_JMP | BPF_EXIT
+R0, R1, R2 = 0, 1, 2
 
 
 class bpf_insn(CheckedStructure):
@@ -53,19 +65,44 @@ class bpf_attr_prog_load(CheckedStructure):
     ]
 
 
-def load_const_prog(ret: int) -> int:
-    """Load ``r0 = ret; exit`` (BPF_ALU64|BPF_MOV|BPF_K, BPF_JMP|BPF_EXIT); return its fd."""
+def load_prog(prog_type: int, insns: Sequence[tuple[int, int, int]]) -> int:
+    """BPF_PROG_LOAD of ``insns`` ((code, regs, imm) each, off 0) as ``prog_type``; its fd.
+
+    include/uapi/linux/bpf.h: union bpf_attr's BPF_PROG_LOAD members; the
+    verifier log is not asked for, the errno says what failed.
+    """
     nr = BPF_SYSCALL_NR.get(platform.machine())
     if nr is None:
         raise OSError(95, f"bpf(2) syscall number unknown for {platform.machine()}")
-    insns = (bpf_insn * 2)(bpf_insn(0xB7, 0, 0, ret), bpf_insn(0x95, 0, 0, 0))
+    prog = (bpf_insn * len(insns))(*(bpf_insn(code, regs, 0, imm) for code, regs, imm in insns))
     lic = ctypes.create_string_buffer(b"GPL")
-    attr = bpf_attr_prog_load(prog_type=BPF_PROG_TYPE_SOCKET_FILTER, insn_cnt=2,
-                              insns=ctypes.addressof(insns), license=ctypes.addressof(lic))
+    attr = bpf_attr_prog_load(prog_type=prog_type, insn_cnt=len(insns),
+                              insns=ctypes.addressof(prog), license=ctypes.addressof(lic))
     ctypes.set_errno(0)
     fd = libc.syscall(ctypes.c_long(nr), ctypes.c_int(BPF_PROG_LOAD), ctypes.byref(attr),
                       ctypes.c_uint(ctypes.sizeof(attr)))
     if fd < 0:
         err = ctypes.get_errno()
-        raise OSError(err, f"bpf(BPF_PROG_LOAD): {os.strerror(err)}")
+        raise OSError(err, f"bpf(BPF_PROG_LOAD) of a type {prog_type} program: "
+                           f"{os.strerror(err)}")
     return int(fd)
+
+
+def load_const_prog(ret: int) -> int:
+    """Load ``r0 = ret; exit`` (BPF_ALU64|BPF_MOV|BPF_K, BPF_JMP|BPF_EXIT); return its fd."""
+    return load_prog(BPF_PROG_TYPE_SOCKET_FILTER, [(MOV64_IMM, R0, ret), (EXIT, 0, 0)])
+
+
+def load_xdp_action(action: int) -> int:
+    """An XDP program that returns ``action`` (enum xdp_action: XDP_TX...) for every frame."""
+    return load_prog(BPF_PROG_TYPE_XDP, [(MOV64_IMM, R0, action), (EXIT, 0, 0)])
+
+
+def load_xdp_redirect(ifindex: int) -> int:
+    """An XDP program that redirects every frame to ``ifindex``: ``bpf_redirect(ifindex, 0)``.
+
+    Without a map, XDP_REDIRECT to a device goes through its ndo_xdp_xmit
+    (net/core/filter.c xdp_do_redirect, kernel/bpf/devmap.c dev_xdp_enqueue).
+    """
+    return load_prog(BPF_PROG_TYPE_XDP, [(MOV64_IMM, R1, ifindex), (MOV64_IMM, R2, 0),
+                                         (CALL, 0, BPF_FUNC_redirect), (EXIT, 0, 0)])

@@ -22,7 +22,8 @@ from typing import Iterator, Optional
 
 from pyroute2 import IPRoute, netns
 
-__all__ = ["NetNS", "iproute", "link_up", "link_flags", "delete_link", "add_vlan", "set_link_group",
+__all__ = ["NetNS", "iproute", "link_up", "link_flags", "delete_link", "add_vlan", "add_veth", "set_xdp",
+           "set_link_group",
            "delete_group", "link_stats", "IFF_UP"]
 
 IFF_UP = 0x1            # include/uapi/linux/if.h net_device_flags
@@ -82,6 +83,23 @@ def add_vlan(parent: str, name: str, vid: int, proto: int = 0x8100,
     with iproute(ipr) as ipr:
         ipr.link("add", ifname=name, kind="vlan", link=_index(parent), vlan_id=vid,
                  vlan_protocol=proto)
+
+
+def add_veth(name: str, peer: str, ipr: Optional[IPRoute] = None) -> None:
+    """RTM_NEWLINK of a veth pair (`ip link add NAME type veth peer name PEER`)."""
+    with iproute(ipr) as ipr:
+        ipr.link("add", ifname=name, kind="veth", peer=peer)
+
+
+def set_xdp(name: str, prog_fd: int, ipr: Optional[IPRoute] = None) -> None:
+    """RTM_SETLINK IFLA_XDP_FD: attach the XDP program ``prog_fd`` (-1 detaches).
+
+    Without IFLA_XDP_FLAGS the kernel attaches in driver mode when the
+    driver has ndo_bpf (veth and tun do: net/core/dev.c dev_xdp_mode), so
+    XDP_REDIRECT and XDP_TX take the drivers' xdp_frame paths.
+    """
+    with iproute(ipr) as ipr:
+        ipr.link("set", index=_index(name), xdp_fd=prog_fd)
 
 
 def set_link_group(name: str, group: int, ipr: Optional[IPRoute] = None) -> None:
