@@ -10,10 +10,11 @@ The public API is here::
             pyuapi.HashFlag.RSS | pyuapi.HashFlag.REPORT, cap.types, table=(0, 1, 2, 3))
         cfg.validate(cap)                          # the kernel's EINVAL rules, before the ioctl
         tap.set_vnet_hash(cfg)
+        assert tap.get_vnet_hash() == cfg.canonical()   # TUNGETVNETHASH: as set
 
 =====================  ===================================================
 :class:`Tap`           a multiqueue tap on /dev/net/tun (include/uapi/linux/if_tun.h)
-:class:`HashConfig`    a TUNSETVNETHASH configuration; ``validate(cap)``
+:class:`HashConfig`    a TUNSETVNETHASH/TUNGETVNETHASH configuration; ``validate(cap)``
 :class:`HashCapabilities`, :class:`HashFlag`, :class:`HashType`, :class:`HashReport`
                        what TUNGETVNETHASHCAP reports, and the names of its bits
 :class:`Packet`        a packet read from a queue, its header as ctypes structs
@@ -21,7 +22,8 @@ The public API is here::
 =====================  ===================================================
 
 Elsewhere, each in its own module or subpackage: :mod:`pyuapi.uapi` (the
-bindings: structs and ioctl numbers), :mod:`pyuapi.rss` (the reference
+bindings: structs and ioctl numbers), :mod:`pyuapi.hashio` (the hash ioctls
+on any fd, one without a device included), :mod:`pyuapi.rss` (the reference
 virtio-net hash), :mod:`pyuapi.testkit` (frame builders, random frames,
 packet injection, network namespaces, guard pages, eBPF),
 :mod:`pyuapi.vhost` (vhost-net from user space) and :mod:`pyuapi.check`

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """What a tap can hash, and the names of the hash flags, types and reports.
 
-:class:`HashFlag` mirrors ``TUN_VNET_HASH_*`` (docs/design.md "UAPI", the
-proposed include/uapi/linux/if_tun.h); :class:`HashType` and
+:class:`HashFlag` mirrors ``TUN_VNET_HASH_*`` (include/uapi/linux/if_tun.h
+"virtio-net hashing" of the series; docs/design.md "UAPI"); :class:`HashType` and
 :class:`HashReport` mirror ``VIRTIO_NET_RSS_HASH_TYPE_*`` and
 ``VIRTIO_NET_HASH_REPORT_*`` of include/uapi/linux/virtio_net.h (virtio spec
 1.2, 5.1.6.4.3.1 "Supported/enabled hash types" and 5.1.6.4.4 "Hash
@@ -58,7 +58,7 @@ class HashReport(enum.IntEnum):
 
 
 class HashCapabilities(T.tun_vnet_hash_cap):
-    """struct tun_vnet_hash_cap as ``TUNGETVNETHASHCAP`` fills it (docs/design.md "UAPI").
+    """struct tun_vnet_hash_cap as ``TUNGETVNETHASHCAP`` fills it (if_tun.h).
 
     The struct itself (same fields, same bytes), with the questions a VMM
     asks of it.

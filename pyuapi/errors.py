@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 """Exceptions for failed tun ioctls, with the likely cause.
 
-Causes for the proposed ioctls follow the validation table of
-docs/design.md ("Validation (a failing call changes nothing)"); the others
+Causes for the series' ioctls follow include/uapi/linux/if_tun.h ("virtio-net
+hashing") and the validation table of docs/design.md ("Validation (a
+failing call changes nothing)"); the others
 follow drivers/net/tun.c (__tun_chr_ioctl) of Linux 6.12.
 """
 
@@ -38,14 +39,33 @@ _CAUSES: dict[tuple[str, int | None], str] = {
     ("TUNSETSTEERINGEBPF", _errno.EBUSY): "RSS is on (TUN_VNET_HASH_RSS): detach RSS first",
     ("TUNSETSTEERINGEBPF", _errno.EINVAL): "fd is not a BPF_PROG_TYPE_SOCKET_FILTER program",
     ("TUNSETSTEERINGEBPF", _errno.EBADF): "fd is not a BPF program fd",
-    ("TUNSETVNETHASH", _errno.EINVAL): "flags has bits other than RSS|REPORT, pad not zero, "
-                                       "types not supported, RSS table length not a power of "
-                                       "two <= 128, mask/unclassified_queue non-zero without "
-                                       "RSS, or REPORT with a vnet header < 20 bytes or not "
-                                       "little endian (docs/design.md Validation)",
-    ("TUNSETVNETHASH", _errno.EFAULT): "bad user pointer in the header or the indirection table",
+    ("TUNSETVNETHASH", _errno.EINVAL): "size below TUN_VNET_HASH_SIZE_VER0 (56), flags has bits "
+                                       "other than RSS|REPORT, pad not zero, types not "
+                                       "supported, RSS table length not a power of two <= 128, "
+                                       "mask/unclassified_queue non-zero without RSS, flags 0 "
+                                       "with a non-zero member, or REPORT with a vnet header "
+                                       "< 20 bytes or not little endian (docs/design.md "
+                                       "Validation)",
+    ("TUNSETVNETHASH", _errno.E2BIG): "size above a page, or the bytes past the 56 of "
+                                      "struct tun_vnet_hash this kernel knows are not zero "
+                                      "(a newer caller's members; docs/design.md Validation)",
+    ("TUNSETVNETHASH", _errno.EFAULT): "bad user pointer in the struct or the indirection table",
     ("TUNSETVNETHASH", _errno.EBUSY): "RSS while a steering eBPF program is attached",
+    ("TUNSETVNETHASH", _errno.EBADFD): "the fd is not attached to a tun device (TUNSETIFF "
+                                       "first); the argument itself was valid: it is checked "
+                                       "before the device",
+    ("TUNGETVNETHASH", _errno.EINVAL): "size below TUN_VNET_HASH_SIZE_VER0 (56)",
+    ("TUNGETVNETHASH", _errno.E2BIG): "size above a page",
+    ("TUNGETVNETHASH", _errno.EFAULT): "bad user pointer, or no room after the struct for "
+                                       "cap.max_indirection_table_length table entries",
+    ("TUNGETVNETHASH", _errno.EBADFD): "the fd is not attached to a tun device (TUNSETIFF "
+                                       "first); TUNGETVNETHASH looks at the device before "
+                                       "the size",
+    ("TUNGETVNETHASHCAP", _errno.EINVAL): "size below TUN_VNET_HASH_CAP_SIZE_VER0 (16)",
+    ("TUNGETVNETHASHCAP", _errno.E2BIG): "size above a page",
     ("TUNGETVNETHASHCAP", _errno.EFAULT): "bad user pointer",
+    ("TUNGETVNETHASHCAP", _errno.EBADFD): "TUNGETVNETHASHCAP needs no device: a kernel "
+                                          "without the series answers EBADFD on an fd without one",
     (None, _errno.EBADFD): "the fd is not attached to a tun device (TUNSETIFF first)",
     (None, _errno.EFAULT): "bad user pointer",
     (None, _errno.ENOTTY): "not a tun fd, or the kernel does not know this ioctl",
@@ -79,7 +99,11 @@ class TunError(OSError):
 
 
 class FeatureMissingError(TunError):
-    """The kernel has no TUNGETVNETHASHCAP/TUNSETVNETHASH (EINVAL/ENOTTY); docs/design.md UAPI."""
+    """The kernel has no TUNGETVNETHASHCAP/TUNSETVNETHASH/TUNGETVNETHASH (if_tun.h).
+
+    EINVAL or ENOTTY for an argument whose size is valid: the ioctl numbers
+    are unknown to that kernel (docs/design.md "UAPI").
+    """
 
     def __init__(self, err: int, ioctl: str) -> None:
         super().__init__(err, ioctl, cause=FEATURE_MISSING_MSG)

@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: MIT
 """A multiqueue tap device driven through /dev/net/tun.
 
-Wraps the ioctls of include/uapi/linux/if_tun.h (Linux 6.12) and the
-proposed TUNGETVNETHASHCAP / TUNSETVNETHASH of docs/design.md.  Every failed
-ioctl raises :class:`pyuapi.errors.TunError` (an OSError carrying errno, the
-ioctl's name and the likely cause); a kernel without the hash ioctls raises
-:class:`pyuapi.errors.FeatureMissingError`.
+Wraps the ioctls of include/uapi/linux/if_tun.h (Linux 6.12) and, through
+:class:`pyuapi.hashio.HashIoctls`, the series' TUNGETVNETHASHCAP /
+TUNSETVNETHASH / TUNGETVNETHASH (if_tun.h "virtio-net hashing").  Every
+failed ioctl raises :class:`pyuapi.errors.TunError` (an OSError carrying
+errno, the ioctl's name and the likely cause); a kernel without the hash
+ioctls raises :class:`pyuapi.errors.FeatureMissingError`.
 
 Queues are the fds of one multiqueue device (Documentation/networking/
 tuntap.rst "Multiqueue tuntap interface"): queue ``i`` is ``fds[i]``.
@@ -24,19 +25,19 @@ import sys
 from typing import Optional, Sequence
 
 from . import sysio
-from .caps import HashCapabilities
-from .config import HashConfig, diagnose_vnet_hash
-from .errors import FeatureMissingError, TunError
+from .errors import TunError
+from .hashio import HashIoctls
 from .packet import Packet
 from .uapi import tun as T
 
 __all__ = ["Tap"]
 
-_MISSING = (errno.EINVAL, errno.ENOTTY)
 
-
-class Tap:
+class Tap(HashIoctls):
     """A tap device with ``queues`` queue fds (include/uapi/linux/if_tun.h: TUNSETIFF).
+
+    The hash ioctls (``hash_cap``, ``set_vnet_hash``, ``get_vnet_hash``,
+    ...) come from :class:`pyuapi.hashio.HashIoctls`.
 
     Use as a context manager; :meth:`close` closes every queue fd, which
     removes the (non-persistent) device.
@@ -215,55 +216,6 @@ class Tap:
     def set_carrier(self, on: bool) -> None:
         """TUNSETCARRIER (if_tun.h)."""
         self._set_int("TUNSETCARRIER", T.TUNSETCARRIER, int(on))
-
-    # ------------------------------------------------------------ hash ioctls
-    def hash_cap(self) -> HashCapabilities:
-        """TUNGETVNETHASHCAP (docs/design.md); FeatureMissingError on EINVAL/ENOTTY."""
-        cap = HashCapabilities()
-        rc = sysio.ioctl(self._ctl_fd(), T.TUNGETVNETHASHCAP, cap)
-        if rc < 0:
-            if -rc in _MISSING:
-                raise FeatureMissingError(-rc, "TUNGETVNETHASHCAP")
-            raise TunError(-rc, "TUNGETVNETHASHCAP")
-        return cap
-
-    def set_vnet_hash(self, cfg: HashConfig) -> None:
-        """TUNSETVNETHASH with ``cfg`` (docs/design.md); ValueError if its pad is not zero."""
-        self._set_vnet_hash_payload(cfg.encode(check=True), cfg)
-
-    def set_vnet_hash_unchecked(self, cfg: HashConfig) -> None:
-        """TUNSETVNETHASH without the pad check: for tests that expect EINVAL."""
-        self._set_vnet_hash_payload(cfg.encode(check=False), cfg)
-
-    def set_vnet_hash_at(self, address: int) -> None:
-        """TUNSETVNETHASH with a raw user pointer (EFAULT tests, docs/design.md Validation)."""
-        rc = sysio.ioctl(self._ctl_fd(), T.TUNSETVNETHASH, address)
-        if rc < 0:
-            self._raise_set_hash(-rc, None)
-
-    def disable_vnet_hash(self) -> None:
-        """TUNSETVNETHASH with flags 0: RSS and REPORT off (docs/design.md)."""
-        self.set_vnet_hash(HashConfig.disabled())
-
-    def _set_vnet_hash_payload(self, payload: bytes, cfg: HashConfig) -> None:
-        buf = ctypes.create_string_buffer(payload, len(payload))
-        rc = sysio.ioctl(self._ctl_fd(), T.TUNSETVNETHASH, buf)
-        if rc < 0:
-            self._raise_set_hash(-rc, cfg)
-
-    def _raise_set_hash(self, err: int, cfg: Optional[HashConfig]) -> None:
-        if err == errno.ENOTTY:
-            raise FeatureMissingError(err, "TUNSETVNETHASH")
-        if err == errno.EINVAL:
-            try:
-                cap = self.hash_cap()
-            except FeatureMissingError:
-                raise FeatureMissingError(err, "TUNSETVNETHASH") from None
-            if cfg is not None:
-                why = diagnose_vnet_hash(cfg, cap, self.vnet_hdr_sz(), self.little_endian())
-                if why:
-                    raise TunError(err, "TUNSETVNETHASH", detail="; ".join(why))
-        raise TunError(err, "TUNSETVNETHASH")
 
     # ------------------------------------------------------------ data path
     def read(self, queue: int, timeout: Optional[float] = 0.0, bufsize: int = 65536 + 64,

@@ -4,7 +4,8 @@
 =================  ==========================================================
 :mod:`.ioctl`      ``_IO``/``_IOR``/``_IOW``/``_IOWR`` (include/uapi/asm-generic/ioctl.h)
 :mod:`.layout`     ``CheckedStructure``: no implicit padding, pad fields zero
-:mod:`.tun`        include/uapi/linux/if_tun.h (+ if.h, filter.h), proposed hash UAPI
+:mod:`.tun`        include/uapi/linux/if_tun.h (+ if.h, filter.h), the series' hash UAPI
+:mod:`.tun_hash`   the TUNSETVNETHASH/TUNGETVNETHASH argument as bytes (size-versioned)
 :mod:`.virtio_net` include/uapi/linux/virtio_net.h
 :mod:`.vhost`      include/uapi/linux/vhost.h, vhost_types.h
 =================  ==========================================================

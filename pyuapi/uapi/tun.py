@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 """tun/tap UAPI: ioctl numbers, flags and structs.
 
-Mirrors include/uapi/linux/if_tun.h of Linux 6.12 plus the proposed
-TUNGETVNETHASHCAP / TUNSETVNETHASH interface of docs/design.md ("UAPI").
+Mirrors include/uapi/linux/if_tun.h of Linux 6.12 plus the series'
+TUNGETVNETHASHCAP / TUNSETVNETHASH / TUNGETVNETHASH interface (the header's
+"virtio-net hashing" DOC; docs/design.md "UAPI").
 ``struct ifreq`` (include/uapi/linux/if.h) and ``struct sock_fprog``
 (include/uapi/linux/filter.h) are here because tun ioctls take them.
 """
@@ -10,6 +11,7 @@ TUNGETVNETHASHCAP / TUNSETVNETHASH interface of docs/design.md ("UAPI").
 from __future__ import annotations
 
 import ctypes
+import mmap
 
 from .ioctl import IO, IOR, IOW
 from .layout import CheckedStructure
@@ -56,11 +58,20 @@ TUN_F_USO6 = 0x40
 TUN_PKT_STRIP = 0x0001
 TUN_FLT_ALLMULTI = 0x0001
 
-# ---- proposed (docs/design.md "UAPI")
+# ---- the series (if_tun.h "virtio-net hashing"; docs/design.md "UAPI")
 TUN_VNET_HASH_RSS = 0x0001
 TUN_VNET_HASH_REPORT = 0x0002
 TUN_VNET_HASH_KEY_SIZE = 40
-TUN_VNET_HASH_MAX_INDIRECTION_TABLE_LENGTH = 128
+TUN_VNET_HASH_CAP_SIZE_VER0 = 16        # sizeof first published struct tun_vnet_hash_cap
+TUN_VNET_HASH_SIZE_VER0 = 56            # sizeof first published struct tun_vnet_hash
+
+# Not UAPI (no TUN_ prefix: the layout checker does not look for them in the headers).
+# The longest table the series' kernel takes, as its TUNGETVNETHASHCAP reports
+# (drivers/net/tun_vnet.h TUN_VNET_HASH_MAX_TABLE_LENGTH); a caller should read
+# cap.max_indirection_table_length instead.
+MAX_TABLE_LENGTH = 128
+# The largest size-versioned argument the kernel reads: a page (tun_vnet_hash_get_size).
+MAX_ARG_SIZE = mmap.PAGESIZE
 
 
 class sock_filter(CheckedStructure):
@@ -131,25 +142,32 @@ class tun_filter(CheckedStructure):
 
 
 class tun_vnet_hash_cap(CheckedStructure):
-    """docs/design.md (proposed if_tun.h): struct tun_vnet_hash_cap, 16 bytes."""
+    """if_tun.h: struct tun_vnet_hash_cap, 16 bytes (TUN_VNET_HASH_CAP_SIZE_VER0).
+
+    ``size`` is set by the caller (its sizeof, at least 16, at most a page);
+    the kernel writes min(size, 16) bytes, zeroes the caller's bytes past
+    them and sets ``size`` to its own (16).
+    """
 
     _c_name_ = "struct tun_vnet_hash_cap"
     _c_header_ = "linux/if_tun.h"
     _new_ = True
     _fields_ = [
+        ("size", u32),
         ("flags", u16),
         ("max_indirection_table_length", u16),
         ("types", u32),
         ("key_size", u16),
-        ("reserved", u8 * 6),
+        ("reserved", u8 * 2),
     ]
 
 
 class tun_vnet_hash(CheckedStructure):
-    """docs/design.md (proposed if_tun.h): struct tun_vnet_hash, 52 bytes + table.
+    """if_tun.h: struct tun_vnet_hash, 56 bytes (TUN_VNET_HASH_SIZE_VER0), then the table.
 
-    ``indirection_table[]`` (le16... native __u16) follows at ``sizeof``;
-    see :func:`encode_vnet_hash`.
+    ``indirection_table[]`` (native __u16) starts ``size`` bytes from the
+    start of the struct (the caller's struct size, not necessarily
+    ``sizeof``); see :func:`pyuapi.uapi.tun_hash.encode_vnet_hash`.
     """
 
     _c_name_ = "struct tun_vnet_hash"
@@ -157,11 +175,12 @@ class tun_vnet_hash(CheckedStructure):
     _new_ = True
     _flex_ = ("indirection_table", u16)
     _fields_ = [
+        ("size", u32),
         ("flags", u16),
-        ("pad", u8 * 2),
-        ("types", u32),
         ("indirection_table_mask", u16),
+        ("types", u32),
         ("unclassified_queue", u16),
+        ("pad", u8 * 2),
         ("key", u8 * TUN_VNET_HASH_KEY_SIZE),
     ]
 
@@ -169,7 +188,7 @@ class tun_vnet_hash(CheckedStructure):
 STRUCTS: tuple[type, ...] = (sock_filter, sock_fprog, ifreq, tun_pi, tun_filter,
                              tun_vnet_hash_cap, tun_vnet_hash)
 
-# ---- if_tun.h: ioctls ('T', 200..227) and the proposed 228, 229
+# ---- if_tun.h: ioctls ('T', 200..227) and the series' 228..230 (no size encoded)
 _int = ctypes.c_int
 _uint = ctypes.c_uint
 TUNSETNOCSUM = IOW("T", 200, _int)
@@ -200,8 +219,9 @@ TUNSETSTEERINGEBPF = IOR("T", 224, _int)   # sic: _IOR in the header
 TUNSETFILTEREBPF = IOR("T", 225, _int)     # sic: _IOR in the header
 TUNSETCARRIER = IOW("T", 226, _int)
 TUNGETDEVNETNS = IO("T", 227)
-TUNGETVNETHASHCAP = IOR("T", 228, tun_vnet_hash_cap)
-TUNSETVNETHASH = IOW("T", 229, tun_vnet_hash)
+TUNGETVNETHASHCAP = IO("T", 228)
+TUNSETVNETHASH = IO("T", 229)
+TUNGETVNETHASH = IO("T", 230)
 
 IOCTLS: dict[str, int] = {k: v for k, v in dict(globals()).items()
                           if k.startswith("TUN") and k[3:6] in ("SET", "GET", "ATT", "DET")
@@ -209,54 +229,12 @@ IOCTLS: dict[str, int] = {k: v for k, v in dict(globals()).items()
 IOCTL_NAMES: dict[int, str] = {v: k for k, v in IOCTLS.items()}
 
 NEW_NAMES: frozenset[str] = frozenset({
-    "TUNGETVNETHASHCAP", "TUNSETVNETHASH", "TUN_VNET_HASH_RSS", "TUN_VNET_HASH_REPORT",
-    "TUN_VNET_HASH_KEY_SIZE", "TUN_VNET_HASH_MAX_INDIRECTION_TABLE_LENGTH",
+    "TUNGETVNETHASHCAP", "TUNSETVNETHASH", "TUNGETVNETHASH", "TUN_VNET_HASH_RSS",
+    "TUN_VNET_HASH_REPORT", "TUN_VNET_HASH_KEY_SIZE", "TUN_VNET_HASH_CAP_SIZE_VER0",
+    "TUN_VNET_HASH_SIZE_VER0",
 })
 
 CONSTANTS: dict[str, int] = {k: v for k, v in dict(globals()).items()
                              if (k.startswith(("IFF_", "TUN_")) or k in ("IFNAMSIZ", "ETH_ALEN"))
                              and isinstance(v, int)}
 CONSTANT_HEADERS: dict[str, str] = {"IFNAMSIZ": "linux/if.h", "ETH_ALEN": "linux/if_ether.h"}
-
-
-def encode_vnet_hash(flags: int, types: int, key: bytes, table: tuple[int, ...] | list[int] = (),
-                     unclassified_queue: int = 0, mask: int | None = None,
-                     pad: bytes = b"\0\0", check: bool = True) -> bytes:
-    """The TUNSETVNETHASH payload: struct tun_vnet_hash, then the table (docs/design.md).
-
-    With TUN_VNET_HASH_RSS, ``mask`` defaults to ``len(table) - 1`` and the
-    ``len(table)`` entries follow the 52-byte header as native __u16;
-    without RSS nothing follows.  ``check=False`` skips only the pad check
-    (to provoke EINVAL); the other fields are passed through unvalidated on
-    purpose so tests can send what the kernel must reject.
-    """
-    if len(key) != TUN_VNET_HASH_KEY_SIZE:
-        raise ValueError(f"key must be {TUN_VNET_HASH_KEY_SIZE} bytes, got {len(key)}")
-    h = tun_vnet_hash()
-    h.flags = flags
-    h.types = types
-    h.pad[:] = list(pad)
-    if mask is None:
-        mask = len(table) - 1 if (flags & TUN_VNET_HASH_RSS) and table else 0
-    h.indirection_table_mask = mask
-    h.unclassified_queue = unclassified_queue
-    h.key[:] = list(key)
-    head = h.pack() if check else h.pack_unchecked()
-    if not flags & TUN_VNET_HASH_RSS:
-        return head
-    arr = (u16 * len(table))(*table)
-    return head + bytes(arr)
-
-
-def decode_vnet_hash(data: bytes) -> tuple[tun_vnet_hash, list[int]]:
-    """Inverse of :func:`encode_vnet_hash`: (header, table entries) (docs/design.md)."""
-    h = tun_vnet_hash.unpack(data)
-    if not h.flags & TUN_VNET_HASH_RSS:
-        return h, []
-    n = h.indirection_table_mask + 1
-    start = ctypes.sizeof(tun_vnet_hash)
-    raw = data[start:start + 2 * n]
-    if len(raw) != 2 * n:
-        raise ValueError(f"table needs {2 * n} bytes, got {len(raw)}")
-    return h, list((u16 * n).from_buffer_copy(raw))
-

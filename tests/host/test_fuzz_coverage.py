@@ -18,7 +18,9 @@ def full() -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
     by_class = {c: Counter({"0": 3, "EINVAL": 2}) for c in F.MUTATION_CLASSES}
     by_class["TUNSETSTEERINGEBPF attach"] = Counter({"EBUSY": 1})
     by_row = {"(none: must succeed)": Counter({"0": 5}), "pad not zero": Counter({"EINVAL": 4}),
-              "bad user pointer in the table": Counter({"EFAULT": 1})}
+              "bad user pointer in the table": Counter({"EFAULT": 1}),
+              "size above a page": Counter({"E2BIG": 2}),
+              "valid argument, fd without device": Counter({"EBADFD": 3})}
     return by_class, by_row
 
 
@@ -35,6 +37,16 @@ def test_each_missing_piece_is_a_gap() -> None:
     by_class, by_row = full()
     del by_row["bad user pointer in the table"]
     assert F.coverage_gaps(by_class, by_row, 100, 50) == ["TUNSETVNETHASH never answered EFAULT"]
+    by_class, by_row = full()
+    del by_row["size above a page"]
+    assert F.coverage_gaps(by_class, by_row, 100, 50) == ["TUNSETVNETHASH never answered E2BIG"]
+    by_class, by_row = full()
+    del by_row["valid argument, fd without device"]
+    assert F.coverage_gaps(by_class, by_row, 100, 50) == ["TUNSETVNETHASH never answered EBADFD"]
+    by_class, by_row = full()
+    del by_class["size > 56, non-zero tail"]
+    assert F.coverage_gaps(by_class, by_row, 100, 50) == \
+        ["mutation class 'size > 56, non-zero tail' never tried"]
     by_class, by_row = full()
     del by_class["TUNSETSTEERINGEBPF attach"]
     assert F.coverage_gaps(by_class, by_row, 100, 50) == ["no call answered EBUSY"]

@@ -97,3 +97,19 @@ def test_packet_decodes_through_the_ctypes_struct() -> None:
     assert Packet(0, bytes(10), b"").hash_header() is None
     with pytest.raises(ValueError):
         Packet(0, bytes(4), b"").header()
+
+
+def test_get_buffer_decodes_to_the_canonical_configuration() -> None:
+    """pyuapi.hashio.config_from_raw on what TUNGETVNETHASH writes (if_tun.h): the
+    kernel's size (56), zeros up to the caller's size, the table at that size."""
+    from pyuapi import hashio
+    cfg = HashConfig(HashFlag.RSS | HashFlag.REPORT, HashType.ALL, KEY, [3, 1], 5, mask=1,
+                     size=64)
+    raw = bytearray(cfg.encode())
+    raw[0:4] = (56).to_bytes(4, sys.byteorder)
+    got = hashio.config_from_raw(bytes(raw) + b"\xa5" * 16, 64)
+    assert got == cfg.canonical() == HashConfig(3, HashType.ALL, KEY, (3, 1), 5)
+    assert hashio.config_from_raw(HashConfig.disabled().encode()) == HashConfig.disabled()
+    for name in ("hash_cap", "get_vnet_hash_cap", "get_vnet_hash", "set_vnet_hash",
+                 "set_vnet_hash_unchecked", "set_vnet_hash_at", "disable_vnet_hash"):
+        assert callable(getattr(pyuapi.Tap, name)), name

@@ -62,7 +62,8 @@ def test_system_headers_have_no_differences() -> None:
     assert res.compared > 100
     assert res.differences == [], "\n".join(map(str, res.differences))
     absent = {f.key for f in res.absent}
-    assert {"TUNSETVNETHASH", "TUNGETVNETHASHCAP", "sizeof(struct tun_vnet_hash)"} <= absent
+    assert {"TUNSETVNETHASH", "TUNGETVNETHASHCAP", "TUNGETVNETHASH", "TUN_VNET_HASH_SIZE_VER0",
+            "sizeof(struct tun_vnet_hash)"} <= absent
     assert all(f.new for f in res.absent if "VNET_HASH" in f.key or "vnet_hash" in f.key)
     assert res.ok
 
@@ -81,7 +82,7 @@ def test_design_md_uapi_matches_ctypes(tmp_path: Path) -> None:
 
 
 def test_layout_difference_is_reported(tmp_path: Path) -> None:
-    # key shrunk by 2 bytes: C pads the tail back to 52, so sizeof agrees but
+    # key shrunk by 2 bytes: C pads the tail back to 56, so sizeof agrees but
     # the key's size and where the table starts do not.
     hdrs = _headers(tmp_path, _design_block(),
                     replace=("__u8 key[TUN_VNET_HASH_KEY_SIZE];", "__u8 key[38];"))
@@ -89,14 +90,14 @@ def test_layout_difference_is_reported(tmp_path: Path) -> None:
     diffs = {f.key: (f.c_value, f.py_value) for f in res.differences}
     assert "sizeof(struct tun_vnet_hash)" not in diffs
     assert diffs["sizeof(struct tun_vnet_hash.key)"] == (38, 40)
-    assert diffs["offsetof(struct tun_vnet_hash, indirection_table[])"] == (50, 52)
+    assert diffs["offsetof(struct tun_vnet_hash, indirection_table[])"] == (54, 56)
     assert not res.ok
 
 
 def test_ioctl_number_difference_is_reported(tmp_path: Path) -> None:
     hdrs = _headers(tmp_path, _design_block(),
-                    replace=("_IOW('T', 229, struct tun_vnet_hash)",
-                             "_IOR('T', 229, struct tun_vnet_hash)"))
+                    replace=("TUNSETVNETHASH    _IO('T', 229)",         # v1's number
+                             "TUNSETVNETHASH    _IOW('T', 229, struct tun_vnet_hash)"))
     res = check.run_check(hdrs)
     assert [f.key for f in res.differences] == ["TUNSETVNETHASH"]
 

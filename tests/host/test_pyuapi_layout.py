@@ -55,16 +55,16 @@ def test_pack_without_packed_header_refused() -> None:
 def test_nonzero_pad_refused_when_packed() -> None:
     h = tun.tun_vnet_hash()
     h.flags = tun.TUN_VNET_HASH_REPORT
-    assert len(h.pack()) == 52
+    assert len(h.pack()) == 56
     h.pad[1] = 7
     with pytest.raises(ValueError, match="pad=0007"):
         h.pack()
-    assert h.pack_unchecked()[2:4] == b"\x00\x07"
+    assert h.pack_unchecked()[14:16] == b"\x00\x07"
 
 
 def test_nonzero_reserved_refused() -> None:
     c = tun.tun_vnet_hash_cap()
-    c.reserved[5] = 1
+    c.reserved[1] = 1
     with pytest.raises(ValueError, match="reserved"):
         c.pack()
 
@@ -77,7 +77,7 @@ def test_integer_padding_field_refused() -> None:
 
 
 @pytest.mark.parametrize("cls,size", [
-    (tun.tun_vnet_hash_cap, 16), (tun.tun_vnet_hash, 52), (tun.tun_pi, 4),
+    (tun.tun_vnet_hash_cap, 16), (tun.tun_vnet_hash, 56), (tun.tun_pi, 4),
     (tun.tun_filter, 4), (tun.sock_filter, 8), (virtio_net.virtio_net_hdr, 10),
     (virtio_net.virtio_net_hdr_v1, 12), (virtio_net.virtio_net_hdr_v1_hash, 20),
 ])

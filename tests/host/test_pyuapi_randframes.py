@@ -60,9 +60,9 @@ def test_configs_are_valid_and_varied() -> None:
         flags.add(cfg.flags)
         if cfg.flags & T.TUN_VNET_HASH_RSS:
             sizes.add(len(cfg.table))
-            assert len(cfg.encode()) == 52 + 2 * len(cfg.table)
+            assert len(cfg.encode()) == 56 + 2 * len(cfg.table)
         else:
-            assert len(cfg.encode()) == 52
+            assert len(cfg.encode()) == 56
     assert flags == {1, 2, 3}
     assert sizes == {1, 2, 4, 8, 16, 32, 64, 128}
     narrow = random_config(random.Random(1), V.VIRTIO_NET_RSS_HASH_TYPE_IPv4)

@@ -1,23 +1,30 @@
 # SPDX-License-Identifier: MIT
 """ioctl fuzzer for TUNSETVNETHASH and the ioctls it interacts with (issue 7).
 
-Mutated TUNSETVNETHASH payloads (every flag and type bit, table lengths
+Mutated TUNSETVNETHASH arguments (every flag and type bit, table lengths
 around powers of two and 128, queue numbers beyond numqueues, non-zero pad,
-RSS fields without RSS, random bytes), each placed so that it ends exactly
-at a PROT_NONE page (pyuapi.testkit.guardpage): a payload cut short must give
-EFAULT, a complete one must not make the kernel read past it.  Interleaved
+RSS fields without RSS, flags 0 with a non-zero member, the ``size`` member
+below 56, above a page, or above 56 with a zero or non-zero tail and the
+table at offset ``size``, random bytes), each placed so that it ends exactly
+at a PROT_NONE page (pyuapi.testkit.guardpage): an argument cut short must
+give EFAULT (or E2BIG for a non-zero byte of the tail read before the
+fault), a complete one must not make the kernel read past it.  Interleaved
 with TUNSETVNETHDRSZ, TUNSETVNETLE/BE, TUNSETSTEERINGEBPF attach/detach,
-IFF_ATTACH_QUEUE/IFF_DETACH_QUEUE, ioctls through detached queues, reads
-and writes on every queue, TUNGETVNETHASHCAP, and deletion of the device
-(RTM_DELLINK) while its fds stay open.
+IFF_ATTACH_QUEUE/IFF_DETACH_QUEUE, ioctls through detached queues and
+through a /dev/net/tun fd that never attached (argument errors before
+EBADFD), reads and writes on every queue, TUNGETVNETHASHCAP and
+TUNGETVNETHASH with fuzzed sizes, and deletion of the device (RTM_DELLINK)
+while its fds stay open.
 
 Checks, for every call: the result is 0 or an errno that docs/design.md
-"Validation" (or tun.c for the older ioctls, see vnet_oracle) predicts for
-that input in the current state.  After every failed call: TUNGETVNETHASHCAP
-is byte for byte what it was, the vnet header size and endianness read back
-unchanged, and a probe frame is steered and reported as pyuapi.rss predicts
-for the previous configuration (tests/vm/conftest.py ``mismatches``).  After
-a successful TUNSETVNETHASH the probe checks the new configuration.
+"Validation" and if_tun.h (or tun.c for the older ioctls, see vnet_oracle)
+predict for that input in the current state.  After every call:
+TUNGETVNETHASHCAP is byte for byte what it was, TUNGETVNETHASH returns the
+modelled configuration, and the vnet header size and endianness read back
+as modelled; after a failed call a probe frame is steered and reported as
+pyuapi.rss predicts for the previous configuration (tests/lib/taps.py
+``mismatches``).  After a successful TUNSETVNETHASH the probe checks the
+new configuration.
 
 Replay: the seed is printed (TUNRSS_FUZZ_SEED=<n>); TUNRSS_FUZZ_CALLS sets
 the number of calls (default 2000; `make fuzz` passes 100000).  The errno
@@ -32,6 +39,7 @@ import errno
 import os
 import random
 import select
+import struct
 import time
 from collections import Counter, defaultdict, deque
 from typing import Callable, Optional
@@ -39,7 +47,8 @@ from typing import Callable, Optional
 import pytest
 
 from pyuapi.testkit import bpf, packets as P
-from pyuapi import sysio
+from pyuapi import hashio, sysio
+from pyuapi.errors import TunError
 from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.testkit.inject import Injector
 from tests.lib.netlink import delete_link
@@ -49,9 +58,10 @@ from pyuapi.testkit.guardpage import GuardedBuffer
 
 from knobs import env_int, seed_from_env
 from tests.lib.taps import TapFactory, expected, mismatches, require_hash
-from vnet_oracle import (HEADER_LEN, RSS, REPORT, DevState, decode_payload, predict_hdr_sz,
+from vnet_oracle import (CAP_LEN, HEADER_LEN, RSS, REPORT, DevState, decode_payload,
+                         predict_get_cap, predict_get_vnet_hash, predict_hdr_sz,
                          predict_set_vnet_hash, predict_steering, predict_vnet_be,
-                         predict_vnet_le, table_bytes)
+                         predict_vnet_le)
 
 QUEUES = 4
 KEYS = 16
@@ -63,8 +73,18 @@ MIN_CONFIGS_APPLIED = 20
 MUTATION_CLASSES = ("valid", "flags: unknown bit", "pad not zero", "disable (flags 0)",
                     "mask/unclassified without RSS", "cut short at the guard page",
                     "random bytes", "queues >= numqueues (valid)",
-                    "table length: not a power of two", "table length: > 128")
-TUNSETVNETHASH_ERRNOS = ("0", "EINVAL", "EFAULT")
+                    "table length: not a power of two", "table length: > 128",
+                    "flags 0 with a non-zero member", "size < 56", "size > a page",
+                    "size > 56, zero tail (valid)", "size > 56, non-zero tail")
+TUNSETVNETHASH_ERRNOS = ("0", "EINVAL", "E2BIG", "EFAULT", "EBADFD")
+PAGE = T.MAX_ARG_SIZE
+SMALL_SIZES = (0, 1, 4, 16, 52, 55)
+BIG_SIZES = (PAGE + 1, 2 * PAGE, 65536, 0x7FFFFFFF, 0xFFFFFFFF)
+WIDE_SIZES = (57, 58, 60, 64, 72, 100, 256, 1024, PAGE - 1, PAGE)
+GET_SIZES = SMALL_SIZES + (HEADER_LEN,) * 4 + WIDE_SIZES + BIG_SIZES
+CAP_SIZES = (0, 4, 8, 15, CAP_LEN, CAP_LEN, CAP_LEN, 17, 24, 64, PAGE) + BIG_SIZES
+NO_DEVICE_SHARE = 0.1       # calls through the /dev/net/tun fd that never attached
+POISON = 0xA5
 TABLE_LENGTHS = (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128,
                  129, 255, 256, 4096, 32768, 65535, 65536)
 
@@ -78,7 +98,7 @@ def coverage_gaps(by_class: dict[str, Counter[str]], by_row: dict[str, Counter[s
     """What a run of COVERAGE_CALLS calls or more must have reached and did not.
 
     Every mutation class of TUNSETVNETHASH tried on a live queue, each of
-    0/EINVAL/EFAULT answered by TUNSETVNETHASH, EBUSY by some call (the
+    0/EINVAL/E2BIG/EFAULT/EBADFD answered by TUNSETVNETHASH, EBUSY by some call (the
     rows that lock RSS/REPORT against eBPF and header changes), MIN_CONFIGS_APPLIED
     configurations applied, and probe frames checked: without them the
     per-call checks had nothing to catch.
@@ -132,11 +152,12 @@ class Fuzzer:
         cap = require_hash(self.tap)
         self.cap_types = cap.types
         self.cap_bytes = bytes(cap.pack())
+        self.unbound = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)   # no TUNSETIFF
         self.st = DevState()
         self.gone_calls = 0
         self.probes = probe_frames()
         self.progs = {k: bpf.load_const_prog(k) for k in EBPF_CONSTS}
-        self.guard = GuardedBuffer(4096)
+        self.guard = GuardedBuffer(2 * PAGE)          # a page-sized struct, then its table
         self.keys = [rng.randbytes(T.TUN_VNET_HASH_KEY_SIZE) for _ in range(KEYS)]
         self.by_class: dict[str, Counter[str]] = defaultdict(Counter)
         self.by_row: dict[str, Counter[str]] = defaultdict(Counter)
@@ -158,14 +179,18 @@ class Fuzzer:
             self.inj.close()
         for fd in self.progs.values():
             os.close(fd)
+        os.close(self.unbound)
         self.guard.close()
 
-    def _pick_fd(self) -> tuple[int, str]:
-        """A random queue fd (attached or not) and the input-class suffix it implies."""
+    def _pick_fd(self) -> tuple[int, str, bool]:
+        """A random fd: a queue (attached or not) or, at NO_DEVICE_SHARE, the fd that
+        never attached; the input-class suffix it implies; whether it has a device."""
+        if self.rng.random() < NO_DEVICE_SHARE:
+            return self.unbound, " (fd without TUNSETIFF)", False
         i = self.rng.randrange(len(self.tap.fds))
         if self.st.gone:
-            return self.tap.fds[i], " (deleted device)"
-        return self.tap.fds[i], "" if self.tap.attached[i] else " (detached queue)"
+            return self.tap.fds[i], " (deleted device)", True
+        return self.tap.fds[i], "" if self.tap.attached[i] else " (detached queue)", True
 
     def _suffix(self, i: int) -> str:
         if self.st.gone:
@@ -192,14 +217,23 @@ class Fuzzer:
 
     # ------------------------------------------------------------ invariants
     def verify(self, why: str, probe: bool = True) -> None:
-        """Capabilities, header settings and (``probe``) a probe frame agree with the model."""
-        cap = T.tun_vnet_hash_cap()
-        rc = sysio.ioctl(self.tap.fds[0], T.TUNGETVNETHASHCAP, cap)
-        if rc < 0 or bytes(cap.pack()) != self.cap_bytes:
-            raise Mismatch(f"after {why}: TUNGETVNETHASHCAP rc={rc} {bytes(cap).hex()}, "
+        """Capabilities, configuration, header settings and (``probe``) a probe frame
+        agree with the model."""
+        try:
+            cap = hashio.get_vnet_hash_cap_raw(self.tap.fds[0])
+        except TunError as e:
+            raise Mismatch(f"after {why}: TUNGETVNETHASHCAP {e}") from None
+        if cap != self.cap_bytes:
+            raise Mismatch(f"after {why}: TUNGETVNETHASHCAP {cap.hex()}, "
                            f"was {self.cap_bytes.hex()}")
         if self.st.gone:
             return
+        try:
+            conf = self.tap.get_vnet_hash()
+        except TunError as e:
+            raise Mismatch(f"after {why}: TUNGETVNETHASH {e}") from None
+        if conf != self.st.cfg:
+            raise Mismatch(f"after {why}: TUNGETVNETHASH {conf}, model {self.st.cfg}")
         got = (self.tap.vnet_hdr_sz(), self.tap.vnet_le(), self.tap.vnet_be())
         if got != (self.st.hdr_sz, self.st.vnet_le, self.st.vnet_be):
             raise Mismatch(f"after {why}: (hdr_sz, le, be) = {got}, model {self.st}")
@@ -268,7 +302,7 @@ class Fuzzer:
 
     def _mutate(self) -> tuple[str, HashConfig]:
         rng, c = self.rng, self._base()
-        k = rng.randrange(10)
+        k = rng.randrange(15)
         if k == 0:
             return "valid", c
         if k == 1:
@@ -313,56 +347,80 @@ class Fuzzer:
         if k == 7:
             return "disable (flags 0)", HashConfig.disabled()
         if k == 8:
-            return "cut short at the guard page", c
+            return "cut short at the guard page", dataclasses.replace(
+                c, size=rng.choice((None, None, rng.choice(WIDE_SIZES))))
+        if k == 10:
+            member = rng.choice(("types", "key", "mask", "unclassified_queue"))
+            return "flags 0 with a non-zero member", HashConfig(
+                0, (c.types or 1) if member == "types" else 0,
+                c.key if member == "key" else bytes(T.TUN_VNET_HASH_KEY_SIZE),
+                mask=rng.randrange(1, 65536) if member == "mask" else None,
+                unclassified_queue=(rng.randrange(1, 65536) if member == "unclassified_queue"
+                                    else 0))
+        if k == 11:
+            return "size < 56", dataclasses.replace(c, size=rng.choice(SMALL_SIZES))
+        if k == 12:
+            return "size > a page", dataclasses.replace(c, size=rng.choice(BIG_SIZES))
+        size = rng.choice(WIDE_SIZES)
+        if k == 13:
+            return "size > 56, zero tail (valid)", dataclasses.replace(c, size=size)
+        if k == 14:
+            room = size - HEADER_LEN
+            at = rng.randrange(room)
+            tail = bytes(at) + bytes([rng.randrange(1, 256)]) + \
+                rng.randbytes(rng.randrange(room - at))
+            return "size > 56, non-zero tail", dataclasses.replace(c, size=size, tail=tail)
         return "random bytes", c
 
     def set_vnet_hash(self) -> None:
         cls, cfg = self._mutate()
         if cls == "random bytes":
             data = self.rng.randbytes(HEADER_LEN + self.rng.choice((0, 2, 8, 64, 256, 512)))
-            if self.rng.random() < 0.5:     # plausible flags and pad: reach the later rows
-                data = bytes([self.rng.randrange(4), 0, 0, 0]) + data[4:]
+            if self.rng.random() < 0.5:     # plausible size, flags and pad: the later rows
+                data = struct.pack("=IH", HEADER_LEN, self.rng.randrange(4)) + data[6:14] + \
+                    b"\0\0" + data[16:]
         else:
             data = cfg.encode(check=False)
         readable = len(data)
         if cls == "cut short at the guard page":
             readable = self.rng.randrange(len(data))
         addr = self.guard.place(data, readable)
-        fd, suffix = self._pick_fd()
-        allowed, rows = predict_set_vnet_hash(data, readable, self.st, self.cap_types)
+        fd, suffix, bound = self._pick_fd()
+        allowed, rows = predict_set_vnet_hash(data, readable, self.st, self.cap_types, bound)
         cls += suffix
         rc = sysio.ioctl(fd, T.TUNSETVNETHASH, addr)
         what = f"TUNSETVNETHASH {cls} {data[:HEADER_LEN + 16].hex()}.. readable={readable}"
         if self._check(what, cls, rc, allowed, rows):
-            got = decode_payload(data)
-            self.st.cfg = got if got.flags else HashConfig.disabled()
+            self.st.cfg = decode_payload(data).canonical()
             self.configs_applied += 1
         self.verify(what)
 
     # ------------------------------------------------------------ other ioctls
     def _set_int(self, name: str, request: int, value: int, cls: str,
-                 allowed: frozenset[int]) -> bool:
-        fd, suffix = self._pick_fd()
+                 predict: Callable[[bool], frozenset[int]]) -> bool:
+        """``predict(bound)``: the errnos for an fd with (True) or without a device."""
+        fd, suffix, bound = self._pick_fd()
         rc = sysio.ioctl(fd, request, ctypes.c_int(value))
-        return self._check(f"{name} {value}", cls + suffix, rc, allowed)
+        return self._check(f"{name} {value}", cls + suffix, rc, predict(bound))
 
     def set_hdr_sz(self) -> None:
         size = self.rng.choice(HDR_SIZES)
         cls = ("TUNSETVNETHDRSZ < 10" if size < 10 else "TUNSETVNETHDRSZ 10..19" if size < 20
                else "TUNSETVNETHDRSZ >= 20")
         ok = self._set_int("TUNSETVNETHDRSZ", T.TUNSETVNETHDRSZ, size, cls,
-                           predict_hdr_sz(size, self.st))
+                           lambda bound: predict_hdr_sz(size, self.st, bound))
         if ok:
             self.st.hdr_sz = size
         self.verify(f"TUNSETVNETHDRSZ {size}", probe=not ok)
 
-    def _set_endian(self, name: str, attr: str, predict: Callable[[bool, object], object]
-                    ) -> None:
+    def _set_endian(self, name: str, attr: str,
+                    predict: Callable[[bool, DevState, bool], frozenset[int]]) -> None:
         """TUNSETVNETLE or TUNSETVNETBE with a random value; ``attr`` is the
         model's field for it."""
         on = self.rng.random() < 0.5
         what = f"{name} {int(on)}"
-        ok = self._set_int(name, getattr(T, name), int(on), what, predict(on, self.st))
+        ok = self._set_int(name, getattr(T, name), int(on), what,
+                           lambda bound: predict(on, self.st, bound))
         if ok:
             setattr(self.st, attr, on)
         self.verify(what, probe=not ok)
@@ -379,7 +437,7 @@ class Fuzzer:
         value = self.progs[k] if attach else -1
         cls = "TUNSETSTEERINGEBPF attach" if attach else "TUNSETSTEERINGEBPF detach"
         if self._set_int("TUNSETSTEERINGEBPF", T.TUNSETSTEERINGEBPF, value, cls,
-                         predict_steering(attach, self.st)):
+                         lambda bound: predict_steering(attach, self.st, bound)):
             self.st.ebpf = k if attach else None
         self.verify(cls)
 
@@ -401,14 +459,55 @@ class Fuzzer:
         self._check(f"{name} fd {i}", cls, rc, allowed)
         self.verify(f"{name} fd {i}")
 
+    @staticmethod
+    def _sized(size: int, ver0: int, extra: int) -> ctypes.Array:
+        """A POISON-filled buffer for a size-versioned struct of ``size`` (``ver0`` bytes
+        when the kernel refuses the size unread) and ``extra`` bytes, size member set."""
+        n = (size if ver0 <= size <= PAGE else ver0) + extra
+        buf = ctypes.create_string_buffer(bytes([POISON]) * n, n)
+        ctypes.memmove(buf, struct.pack("=I", size), 4)
+        return buf
+
+    def _untouched(self, what: str, buf: ctypes.Array, size: int) -> None:
+        if buf.raw != struct.pack("=I", size) + bytes([POISON]) * (len(buf) - 4):
+            raise Mismatch(f"{what} failed but wrote {buf.raw[:96].hex()}..")
+
     def get_cap(self) -> None:
-        fd, suffix = self._pick_fd()
-        cap = T.tun_vnet_hash_cap()
-        rc = sysio.ioctl(fd, T.TUNGETVNETHASHCAP, cap)
-        cls = "TUNGETVNETHASHCAP" + suffix
-        self._check("TUNGETVNETHASHCAP", cls, rc, frozenset())
-        if bytes(cap.pack()) != self.cap_bytes:
-            raise Mismatch(f"TUNGETVNETHASHCAP changed: {bytes(cap).hex()}")
+        """TUNGETVNETHASHCAP with a fuzzed size: the 16 bytes, zeros up to size, nothing more."""
+        fd, suffix, _bound = self._pick_fd()
+        size = self.rng.choice(CAP_SIZES)
+        buf = self._sized(size, CAP_LEN, 0)
+        rc = sysio.ioctl(fd, T.TUNGETVNETHASHCAP, buf)
+        cls = ("TUNGETVNETHASHCAP size < 16" if size < CAP_LEN else
+               "TUNGETVNETHASHCAP size > a page" if size > PAGE else "TUNGETVNETHASHCAP size ok")
+        what = f"TUNGETVNETHASHCAP size={size}{suffix}"
+        if not self._check(what, cls + suffix, rc, predict_get_cap(size)):
+            self._untouched(what, buf, size)
+            return
+        raw = buf.raw
+        if raw[:CAP_LEN] != self.cap_bytes or any(raw[CAP_LEN:size]):
+            raise Mismatch(f"{what}: {raw[:64].hex()}.., want {self.cap_bytes.hex()} + zeros")
+
+    def get_vnet_hash(self) -> None:
+        """TUNGETVNETHASH with a fuzzed size: the model's configuration, zeros up to size,
+        the table at offset size, nothing past it; nothing written when it fails."""
+        fd, suffix, bound = self._pick_fd()
+        size = self.rng.choice(GET_SIZES)
+        room = 2 * T.MAX_TABLE_LENGTH
+        buf = self._sized(size, HEADER_LEN, room)
+        rc = sysio.ioctl(fd, T.TUNGETVNETHASH, buf)
+        cls = ("TUNGETVNETHASH size < 56" if size < HEADER_LEN else "TUNGETVNETHASH size > a page"
+               if size > PAGE else "TUNGETVNETHASH size ok")
+        what = f"TUNGETVNETHASH size={size}{suffix}"
+        if not self._check(what, cls + suffix, rc, predict_get_vnet_hash(size, self.st, bound)):
+            self._untouched(what, buf, size)
+            return
+        raw, n = buf.raw, len(self.st.cfg.table)
+        conf = hashio.config_from_raw(raw, size)
+        end = size + 2 * n
+        if raw[:4] != struct.pack("=I", HEADER_LEN) or any(raw[HEADER_LEN:size]) or \
+                conf != self.st.cfg or raw[end:] != bytes([POISON]) * (len(raw) - end):
+            raise Mismatch(f"{what}: {conf} / {raw[:size + 16].hex()}.., model {self.st.cfg}")
 
     # ------------------------------------------------------------ data path
     def read_all(self) -> None:
@@ -477,10 +576,12 @@ class Fuzzer:
             self.set_be()
         elif r < 0.80:
             self.steering()
-        elif r < 0.88:
+        elif r < 0.87:
             self.setqueue()
-        elif r < 0.90:
+        elif r < 0.89:
             self.get_cap()
+        elif r < 0.91:
+            self.get_vnet_hash()
         elif r < 0.95:
             self.read_all()
         elif r < 0.9995:

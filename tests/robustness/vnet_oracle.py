@@ -2,7 +2,13 @@
 """What a tap must answer, predicted from the input and the device state.
 
 The TUNSETVNETHASH rows are those of docs/design.md "Validation (a failing
-call changes nothing)"; the other ioctls follow drivers/net/tun.c of
+call changes nothing)" and include/uapi/linux/if_tun.h ("virtio-net
+hashing"): the argument is validated before the device is looked at, so
+a file without a device answers the argument's errno (EINVAL, E2BIG,
+EFAULT) and EBADFD only for a valid argument; the REPORT header and EBUSY
+rows need the device.  TUNGETVNETHASH looks at the device first, then at
+the size; TUNGETVNETHASHCAP needs no device.  The other ioctls follow
+drivers/net/tun.c of
 Linux 6.12 as summarised in pyuapi/errors.py: EBADFD on a queue fd whose
 device is gone (tun_detach_all clears tfile->tun; a queue detached with
 IFF_DETACH_QUEUE keeps it, so device ioctls, reads and writes through it
@@ -25,16 +31,19 @@ from typing import Optional
 
 from pyuapi.uapi import tun as T
 from pyuapi.uapi import virtio_net as V
+from pyuapi.uapi.tun_hash import table_offset
 from pyuapi import HashConfig
 
-from pyuapi.config import diagnose_vnet_hash
+from pyuapi.config import vnet_hash_problems
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
-HEADER_LEN = 52                                     # sizeof(struct tun_vnet_hash)
-_HEADER = struct.Struct("=H2sIHH40s")               # docs/design.md struct tun_vnet_hash
+HEADER_LEN = T.TUN_VNET_HASH_SIZE_VER0              # sizeof(struct tun_vnet_hash): 56
+CAP_LEN = T.TUN_VNET_HASH_CAP_SIZE_VER0             # sizeof(struct tun_vnet_hash_cap): 16
+_HEADER = struct.Struct("=IHHIH2s40s")              # if_tun.h struct tun_vnet_hash
 VNET_HDR_MIN = 10                                   # sizeof(struct virtio_net_hdr)
 
 __all__ = ["DevState", "decode_payload", "design_row", "predict_set_vnet_hash", "predict_hdr_sz",
-           "predict_vnet_le", "predict_vnet_be", "predict_steering", "table_bytes"]
+           "predict_vnet_le", "predict_vnet_be", "predict_steering", "predict_get_vnet_hash",
+           "predict_get_cap", "table_bytes", "full_cap"]
 
 
 @dataclass
@@ -65,39 +74,55 @@ class DevState:
 
 
 def table_bytes(mask: int) -> int:
-    """Bytes of the indirection table TUNSETVNETHASH reads with RSS (docs/design.md UAPI)."""
+    """Bytes of the table TUNSETVNETHASH reads with RSS, at offset ``size`` (if_tun.h)."""
     return (mask + 1) * 2
 
 
 def decode_payload(data: bytes) -> HashConfig:
-    """A TUNSETVNETHASH payload as a HashConfig, whatever its fields hold.
+    """A TUNSETVNETHASH argument as a HashConfig, whatever its fields hold.
 
-    ``data`` is at least the 52-byte header; the table is what follows it,
+    ``data`` is at least the 56-byte struct.  ``size`` is the size member;
+    for a size the kernel takes, ``tail`` is what lies between byte 56 and
+    ``size`` (trailing zeros dropped) and the table what follows ``size``,
     cut to ``mask + 1`` entries when RSS is set (missing entries: shorter).
     """
-    flags, pad, types, mask, uq, key = _HEADER.unpack_from(data)
+    size, flags, mask, types, uq, pad, key = _HEADER.unpack_from(data)
+    at = table_offset(size)
+    tail = data[HEADER_LEN:at].rstrip(b"\0") if at > HEADER_LEN else b""
     table: tuple[int, ...] = ()
     if flags & RSS:
-        raw = data[HEADER_LEN:HEADER_LEN + table_bytes(mask)]
+        raw = data[at:at + table_bytes(mask)]
         raw = raw[:len(raw) // 2 * 2]
         table = struct.unpack(f"={len(raw) // 2}H", raw)
-    return HashConfig(flags, types, key, table, uq, mask, pad)
+    return HashConfig(flags, types, key, table, uq, mask, pad, size, tail)
 
 
-# diagnose_vnet_hash() messages -> the docs/design.md row they stand for
+def full_cap(types: int) -> T.tun_vnet_hash_cap:
+    """The capabilities the series reports, with ``types`` (tun_vnet_hash_get_cap)."""
+    return T.tun_vnet_hash_cap(size=CAP_LEN, flags=RSS | REPORT,
+                               max_indirection_table_length=T.MAX_TABLE_LENGTH, types=types,
+                               key_size=T.TUN_VNET_HASH_KEY_SIZE)
+
+
+# vnet_hash_problems() messages -> the docs/design.md row they stand for
 _ROWS = [
+    (r"^size \d+ is below", "size below TUN_VNET_HASH_SIZE_VER0"),
+    (r"^size \d+ is above a page", "size above a page"),
+    (r"bytes past the \d+ this kernel knows", "a byte past the 56 the kernel knows not zero"),
     (r"^flags has unknown bits", "flags has bits other than RSS and REPORT"),
     (r"^pad is", "pad not zero"),
     (r"^types .* not supported", "types has bits the kernel does not support"),
+    (r"^flags 0 with non-zero", "flags 0 and a member not zero"),
     (r"^RSS table length", "RSS and mask + 1 not a power of two, or > 128"),
     (r"without RSS$", "no RSS and indirection_table_mask or unclassified_queue not zero"),
     (r"^REPORT with a \d+-byte", "REPORT and vnet header < 20 bytes"),
     (r"^REPORT with a big-endian", "REPORT and header not little endian"),
 ]
+_DEVICE_ROWS = ("REPORT and vnet header < 20 bytes", "REPORT and header not little endian")
 
 
 def design_row(message: str) -> str:
-    """The docs/design.md validation row a diagnose_vnet_hash() message reports."""
+    """The docs/design.md validation row a vnet_hash_problems() message reports."""
     for pattern, row in _ROWS:
         if re.search(pattern, message):
             return row
@@ -106,34 +131,61 @@ def design_row(message: str) -> str:
 
 def _valid_length(mask: int) -> bool:
     n = mask + 1
-    return not n & (n - 1) and n <= T.TUN_VNET_HASH_MAX_INDIRECTION_TABLE_LENGTH
+    return not n & (n - 1) and n <= T.MAX_TABLE_LENGTH
 
 
 def predict_set_vnet_hash(data: bytes, readable: int, st: DevState, cap_types: int,
                           bound: bool = True) -> tuple[frozenset[int], list[str]]:
     """Errnos TUNSETVNETHASH may answer (empty: it must succeed), and the rows that apply.
 
-    ``data`` is the payload and ``readable`` how many of its bytes the
-    kernel can read before the guard page.
+    ``data`` is the argument and ``readable`` how many of its bytes the
+    kernel can read before the guard page.  The argument's rows come
+    first (tun_vnet_hash_build, before the device): with any of them the
+    answer is one of their errnos, whatever the device.  Else a file
+    without a device answers EBADFD, and one with a device its rows.
     """
-    if st.gone or not bound:
-        return frozenset({errno.EBADFD}), ["fd without device"]
-    if readable < HEADER_LEN:
-        return frozenset({errno.EFAULT}), ["bad user pointer in the header"]
+    if readable < 4:
+        return frozenset({errno.EFAULT}), ["bad user pointer in the size"]
     cfg = decode_payload(data)
-    cap = T.tun_vnet_hash_cap(types=cap_types)
-    rows = [design_row(m) for m in diagnose_vnet_hash(cfg, cap, st.hdr_sz, st.little_endian)]
-    errs = {errno.EINVAL} if rows else set()
-    if cfg.flags & RSS:
-        if st.ebpf is not None:
-            errs.add(errno.EBUSY)
-            rows.append("RSS while a steering eBPF program is attached")
-        if _valid_length(cfg.mask or 0) and readable < HEADER_LEN + table_bytes(cfg.mask or 0):
-            errs.add(errno.EFAULT)
-            rows.append("bad user pointer in the table")
-    if not rows:
-        rows.append("(none: must succeed)")
-    return frozenset(errs), rows
+    size = cfg.effective_size
+    problems = vnet_hash_problems(cfg, full_cap(cap_types), st.hdr_sz, st.little_endian)
+    if not HEADER_LEN <= size <= T.MAX_ARG_SIZE:          # refused on the size alone
+        return frozenset(e for e, _m in problems), [design_row(m) for _e, m in problems]
+    arg = [(e, design_row(m)) for e, m in problems if design_row(m) not in _DEVICE_ROWS]
+    dev = [(e, design_row(m)) for e, m in problems if design_row(m) in _DEVICE_ROWS]
+    if readable < size:                   # copy_struct_from_user faults (or finds a byte)
+        tail_read = data[HEADER_LEN:readable]
+        arg = [(errno.EFAULT, "bad user pointer in the struct")]
+        if any(tail_read):
+            arg.append((errno.E2BIG, "a byte past the 56 the kernel knows not zero"))
+    elif cfg.flags & RSS and _valid_length(cfg.effective_mask) and \
+            readable < size + table_bytes(cfg.effective_mask):
+        arg.append((errno.EFAULT, "bad user pointer in the table"))
+    if arg:
+        return frozenset(e for e, _r in arg), [r for _e, r in arg]
+    if st.gone or not bound:
+        return frozenset({errno.EBADFD}), ["valid argument, fd without device"]
+    if cfg.flags & RSS and st.ebpf is not None:
+        dev.append((errno.EBUSY, "RSS while a steering eBPF program is attached"))
+    if not dev:
+        return frozenset(), ["(none: must succeed)"]
+    return frozenset(e for e, _r in dev), [r for _e, r in dev]
+
+
+def predict_get_vnet_hash(size: int, st: DevState, bound: bool = True) -> frozenset[int]:
+    """TUNGETVNETHASH: EBADFD without a device (checked first), then EINVAL/E2BIG on the size."""
+    if st.gone or not bound:
+        return frozenset({errno.EBADFD})
+    if size < HEADER_LEN:
+        return frozenset({errno.EINVAL})
+    return frozenset({errno.E2BIG}) if size > T.MAX_ARG_SIZE else frozenset()
+
+
+def predict_get_cap(size: int) -> frozenset[int]:
+    """TUNGETVNETHASHCAP (no device needed): EINVAL below 16, E2BIG above a page."""
+    if size < CAP_LEN:
+        return frozenset({errno.EINVAL})
+    return frozenset({errno.E2BIG}) if size > T.MAX_ARG_SIZE else frozenset()
 
 
 def predict_hdr_sz(size: int, st: DevState, bound: bool = True) -> frozenset[int]:
