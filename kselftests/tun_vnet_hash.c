@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virtio-net RSS and hash reporting of tun/tap: TUNGETVNETHASHCAP and
- * TUNSETVNETHASH, checked packet by packet.
+ * virtio-net RSS and hash reporting of tun/tap: TUNGETVNETHASHCAP,
+ * TUNSETVNETHASH and TUNGETVNETHASH, checked packet by packet and read
+ * back.
  *
  * Every test runs in a new network namespace with a multiqueue tap
  * (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE). Frames are sent
@@ -21,7 +22,12 @@
  * spelled out per variant, as data, not computed by a second parser. The
  * configuration that must survive a rejected call differs from the
  * rejected one in key, types and table, so that a rejected call that
- * applied part of itself is seen.
+ * applied part of itself is seen, both in the packets and in what
+ * TUNGETVNETHASH reads back.
+ *
+ * The arguments are size-versioned: every call sets the size member, and
+ * the size tests pass the struct of a later version with its unknown
+ * members zero or not.
  *
  * On a kernel without the ioctls every test skips.
  */
@@ -72,6 +78,18 @@ int main(void)
 #define HDR_SZ		((int)sizeof(struct virtio_net_hdr_v1_hash))
 #define RECV_TIMEOUT_MS	2000
 #define NO_REPORT	0xffff	/* hash fields must be left as they were */
+#define POISON		0xa5	/* fills buffers: bytes not written stay so */
+
+/*
+ * Room for an indirection table in the static buffers of the tests, in
+ * entries: the 128 of virtio-net devices and of this kernel. The UAPI has
+ * no such constant: the length the kernel accepts is
+ * tun_vnet_hash_cap.max_indirection_table_length, read at run time.
+ */
+#define TABLE_ROOM	128
+
+/* The size of a later struct tun_vnet_hash, one member of 8 bytes longer */
+#define NEXT_SIZE	(TUN_VNET_HASH_SIZE_VER0 + 8U)
 
 #define T_IPV4		VIRTIO_NET_RSS_HASH_TYPE_IPv4
 #define T_TCPV4		VIRTIO_NET_RSS_HASH_TYPE_TCPv4
@@ -475,9 +493,15 @@ struct hash_config {
 	__u32 types;
 	__u16 mask;
 	__u16 unclassified;
-	__u16 table[TUN_VNET_HASH_MAX_INDIRECTION_TABLE_LENGTH];
+	__u16 table[TABLE_ROOM];
 	const __u8 *key;
 };
+
+_Static_assert(sizeof(struct tun_vnet_hash) == TUN_VNET_HASH_SIZE_VER0,
+	       "struct tun_vnet_hash is the first version");
+_Static_assert(sizeof(struct tun_vnet_hash_cap) ==
+	       TUN_VNET_HASH_CAP_SIZE_VER0,
+	       "struct tun_vnet_hash_cap is the first version");
 
 /* RSS and REPORT over the types given, with a table that uses every queue */
 static struct hash_config rss_config(__u32 types)
@@ -498,24 +522,35 @@ static struct hash_config rss_config(__u32 types)
 	return c;
 }
 
-/* A TUNSETVNETHASH argument with room for the longest table */
+/*
+ * A TUNSETVNETHASH or TUNGETVNETHASH argument with room for the struct of
+ * a later version (NEXT_SIZE) and TABLE_ROOM entries after it
+ */
 union hash_arg {
 	struct tun_vnet_hash h;
-	__u8 bytes[sizeof(struct tun_vnet_hash) +
-		   TUN_VNET_HASH_MAX_INDIRECTION_TABLE_LENGTH * sizeof(__u16)];
+	__u8 bytes[NEXT_SIZE + TABLE_ROOM * sizeof(__u16)];
 };
 
+/* Entries of the indirection table that @c passes and the kernel keeps */
+static size_t config_entries(const struct hash_config *c)
+{
+	return c->flags & TUN_VNET_HASH_RSS ? c->mask + 1U : 0;
+}
+
 /*
- * Fill a TUNSETVNETHASH argument at @buf: struct tun_vnet_hash, then with
- * TUN_VNET_HASH_RSS its indirection_table[] of mask + 1 entries. Returns
- * the size of the argument.
+ * Fill a TUNSETVNETHASH argument at @buf as a caller built with a struct
+ * tun_vnet_hash of @size bytes: the members of the first version, zero up
+ * to @size, then with TUN_VNET_HASH_RSS the mask + 1 entries of the
+ * indirection table at offset @size. Returns the size of the argument.
  */
-static size_t encode_config(void *buf, const struct hash_config *c)
+static size_t encode_config_size(void *buf, const struct hash_config *c,
+				 size_t size)
 {
 	struct tun_vnet_hash *h = buf;
-	size_t entries = c->flags & TUN_VNET_HASH_RSS ? c->mask + 1U : 0;
+	size_t entries = config_entries(c);
 
-	memset(h, 0, sizeof(*h));
+	memset(buf, 0, size);
+	h->size = size;
 	h->flags = c->flags;
 	h->types = c->types;
 	if (c->flags & TUN_VNET_HASH_RSS) {
@@ -524,9 +559,15 @@ static size_t encode_config(void *buf, const struct hash_config *c)
 	}
 	if (c->key)
 		memcpy(h->key, c->key, sizeof(h->key));
-	memcpy(h->indirection_table, c->table, entries * sizeof(__u16));
+	memcpy((__u8 *)buf + size, c->table, entries * sizeof(__u16));
 
-	return sizeof(*h) + entries * sizeof(__u16);
+	return size + entries * sizeof(__u16);
+}
+
+/* The same, as a caller built with the first version */
+static size_t encode_config(void *buf, const struct hash_config *c)
+{
+	return encode_config_size(buf, c, TUN_VNET_HASH_SIZE_VER0);
 }
 
 /* An ioctl that takes a pointer to an int: 0, or -errno */
@@ -545,6 +586,44 @@ static int set_hash(int fd, const struct hash_config *c)
 	return ioctl(fd, TUNSETVNETHASH, &arg) ? -errno : 0;
 }
 
+/* TUNSETVNETHASH with the argument at @buf as it is: 0, or -errno */
+static int set_hash_raw(int fd, const void *buf)
+{
+	return ioctl(fd, TUNSETVNETHASH, buf) ? -errno : 0;
+}
+
+/* TUNGETVNETHASHCAP as a caller built with the first version: 0, or -errno */
+static int get_cap(int fd, struct tun_vnet_hash_cap *cap)
+{
+	memset(cap, 0, sizeof(*cap));
+	cap->size = sizeof(*cap);
+
+	return ioctl(fd, TUNGETVNETHASHCAP, cap) ? -errno : 0;
+}
+
+/*
+ * TUNGETVNETHASH into @arg, poisoned first, as a caller built with a
+ * struct tun_vnet_hash of @size bytes: 0, or -errno
+ */
+static int get_hash_size(int fd, union hash_arg *arg, size_t size)
+{
+	memset(arg, POISON, sizeof(*arg));
+	arg->h.size = size;
+
+	return ioctl(fd, TUNGETVNETHASH, arg) ? -errno : 0;
+}
+
+/* The offset of the first byte of @p[0 .. @len) that is not @v, or @len */
+static size_t first_not(const __u8 *p, size_t len, __u8 v)
+{
+	size_t i;
+
+	for (i = 0; i < len && p[i] == v; i++)
+		;
+
+	return i;
+}
+
 /* The tap, its queues in the kernel's order, and the injecting socket */
 struct tap {
 	char name[IFNAMSIZ];
@@ -555,6 +634,7 @@ struct tap {
 	int ifindex;
 	int sock;
 	struct hash_config config;	/* in effect; flags 0: none */
+	struct tun_vnet_hash_cap cap;
 	int hdr_sz;
 	char ctx[64];		/* what is being checked, for failures */
 };
@@ -630,8 +710,7 @@ static int link_up(const char *name)
  */
 static int tap_open(struct tap *t, const char **why)
 {
-	struct tun_vnet_hash_cap cap;
-	int i, sz = HDR_SZ;
+	int i, err, sz = HDR_SZ;
 
 	memset(t, 0, sizeof(*t));
 	t->sock = -1;
@@ -647,8 +726,9 @@ static int tap_open(struct tap *t, const char **why)
 			return -1;
 		t->nqueues++;
 	}
-	if (ioctl(t->fds[0], TUNGETVNETHASHCAP, &cap)) {
-		if (errno != EINVAL && errno != ENOTTY)
+	err = get_cap(t->fds[0], &t->cap);
+	if (err) {
+		if (err != -EINVAL && err != -ENOTTY)
 			return -1;
 		*why = SKIP_NO_FEATURE;
 		return 0;
@@ -738,8 +818,6 @@ struct received {
 	__u8 data[FRAME_MAX];
 	ssize_t len;		/* of data */
 };
-
-#define POISON 0xa5
 
 /*
  * Wait for the next frame on any queue and read it with read(), or with
@@ -1341,9 +1419,56 @@ static void check_steering(struct __test_metadata *_metadata, struct tap *t,
 	}
 }
 
+/*
+ * What TUNGETVNETHASH reads back on @fd, as a caller built with a struct
+ * tun_vnet_hash of @size bytes: @c as TUNSETVNETHASH took it (all zero
+ * for flags 0), the kernel's size, zero up to @size, with RSS the mask + 1
+ * entries of the table at offset @size, and nothing written after them.
+ */
+static void check_get_size(struct __test_metadata *_metadata, int fd,
+			   const struct hash_config *c, size_t size)
+{
+	static const __u8 zero_key[TUN_VNET_HASH_KEY_SIZE];
+	size_t entries = config_entries(c), end, i;
+	union hash_arg arg;
+	__u16 entry;
+
+	ASSERT_LE(size, NEXT_SIZE);
+	ASSERT_EQ(0, get_hash_size(fd, &arg, size));
+	EXPECT_EQ(sizeof(arg.h), arg.h.size);	/* the kernel's */
+	EXPECT_EQ(c->flags, arg.h.flags);
+	EXPECT_EQ(c->types, arg.h.types);
+	EXPECT_EQ(entries ? c->mask : 0, arg.h.indirection_table_mask);
+	EXPECT_EQ(entries ? c->unclassified : 0, arg.h.unclassified_queue);
+	EXPECT_EQ(0, arg.h.pad[0]);
+	EXPECT_EQ(0, arg.h.pad[1]);
+	EXPECT_EQ(0, memcmp(c->key ? c->key : zero_key, arg.h.key,
+			    sizeof(arg.h.key)));
+	EXPECT_EQ(size, sizeof(arg.h) +
+		  first_not(arg.bytes + sizeof(arg.h), size - sizeof(arg.h), 0));
+	for (i = 0; i < entries; i++) {
+		memcpy(&entry, arg.bytes + size + i * sizeof(entry),
+		       sizeof(entry));
+		EXPECT_EQ(c->table[i], entry) {
+			TH_LOG("indirection_table[%zu]", i);
+		}
+	}
+	end = size + entries * sizeof(entry);
+	EXPECT_EQ(sizeof(arg), end +
+		  first_not(arg.bytes + end, sizeof(arg) - end, POISON));
+}
+
+static void check_get(struct __test_metadata *_metadata, int fd,
+		      const struct hash_config *c)
+{
+	check_get_size(_metadata, fd, c, TUN_VNET_HASH_SIZE_VER0);
+}
+
+/* The configuration in effect: in the packets, and as read back */
 static void check_config(struct __test_metadata *_metadata, struct tap *t)
 {
 	check_steering(_metadata, t, -1);
+	check_get(_metadata, t->fds[0], &t->config);
 }
 
 /*
@@ -1413,25 +1538,280 @@ TEST_F(tap, detach_and_attach_queues)
 	check_config(_metadata, &self->t);
 }
 
-/* The poisoned buffer: TUNGETVNETHASHCAP writes 16 bytes, no kernel bytes */
+/*
+ * The poisoned buffer: TUNGETVNETHASHCAP writes the 16 bytes of its struct
+ * and no kernel bytes. A caller built with a later, longer struct gets
+ * what this kernel does not know zeroed, up to its size and not beyond.
+ */
 TEST_F(tap, capabilities_leak_nothing)
 {
-	__u8 buf[64];
+	static const __u32 sizes[] = { TUN_VNET_HASH_CAP_SIZE_VER0, 24, 64 };
 	struct tun_vnet_hash_cap cap;
+	__u8 buf[128];
+	__u32 size;
 	size_t i;
 
-	memset(buf, POISON, sizeof(buf));
-	ASSERT_EQ(0, ioctl(self->t.fds[0], TUNGETVNETHASHCAP, buf));
-	memcpy(&cap, buf, sizeof(cap));
-	EXPECT_EQ(TUN_VNET_HASH_RSS | TUN_VNET_HASH_REPORT, cap.flags);
-	EXPECT_EQ(T_ALL, cap.types);
-	EXPECT_LE(TUN_VNET_HASH_MAX_INDIRECTION_TABLE_LENGTH,
-		  cap.max_indirection_table_length);
-	EXPECT_EQ(TUN_VNET_HASH_KEY_SIZE, cap.key_size);
-	for (i = 0; i < sizeof(cap.reserved); i++)
-		EXPECT_EQ(0, cap.reserved[i]);
-	for (i = sizeof(cap); i < sizeof(buf); i++)
-		EXPECT_EQ(POISON, buf[i]);
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		size = sizes[i];
+		memset(buf, POISON, sizeof(buf));
+		memcpy(buf, &size, sizeof(size));
+		ASSERT_EQ(0, ioctl(self->t.fds[0], TUNGETVNETHASHCAP, buf));
+		memcpy(&cap, buf, sizeof(cap));
+		EXPECT_EQ(sizeof(cap), cap.size);	/* the kernel's */
+		EXPECT_EQ(TUN_VNET_HASH_RSS | TUN_VNET_HASH_REPORT, cap.flags);
+		EXPECT_EQ(T_ALL, cap.types);
+		/* A power of two, room for rss_config()'s 8 entries */
+		EXPECT_LE(8, cap.max_indirection_table_length);
+		EXPECT_EQ(0, cap.max_indirection_table_length &
+			     (cap.max_indirection_table_length - 1));
+		EXPECT_EQ(TUN_VNET_HASH_KEY_SIZE, cap.key_size);
+		EXPECT_EQ(0, cap.reserved[0]);
+		EXPECT_EQ(0, cap.reserved[1]);
+		EXPECT_EQ(size, sizeof(cap) +
+			  first_not(buf + sizeof(cap), size - sizeof(cap), 0)) {
+			TH_LOG("size %u: a byte past the struct not zeroed",
+			       size);
+		}
+		EXPECT_EQ(sizeof(buf), size +
+			  first_not(buf + size, sizeof(buf) - size, POISON)) {
+			TH_LOG("size %u: a byte past the size written", size);
+		}
+	}
+}
+
+/* TUNGETVNETHASHCAP with the size member set to @size: 0, or -errno */
+static int get_cap_size(int fd, __u8 *buf, __u32 size)
+{
+	memcpy(buf, &size, sizeof(size));
+
+	return ioctl(fd, TUNGETVNETHASHCAP, buf) ? -errno : 0;
+}
+
+/*
+ * A size below the first version's is EINVAL, one above a page E2BIG, and
+ * neither writes anything; a page is the largest size accepted.
+ */
+TEST_F(tap, capabilities_size_out_of_range)
+{
+	size_t page = sysconf(_SC_PAGESIZE), len = page + 64;
+	int fd = self->t.fds[0];
+	__u8 *buf;
+
+	buf = malloc(len);
+	ASSERT_NE(NULL, buf);
+
+	memset(buf, POISON, len);
+	EXPECT_EQ(-EINVAL, get_cap_size(fd, buf, 0));
+	EXPECT_EQ(-EINVAL, get_cap_size(fd, buf,
+					TUN_VNET_HASH_CAP_SIZE_VER0 - 1));
+	EXPECT_EQ(-E2BIG, get_cap_size(fd, buf, page + 1));
+	EXPECT_EQ(-E2BIG, get_cap_size(fd, buf, UINT32_MAX));
+	EXPECT_EQ(len - 4, first_not(buf + 4, len - 4, POISON));
+
+	EXPECT_EQ(0, get_cap_size(fd, buf, page));
+	EXPECT_EQ(0, memcmp(buf, &self->t.cap, sizeof(self->t.cap)));
+	EXPECT_EQ(page - sizeof(self->t.cap),
+		  first_not(buf + sizeof(self->t.cap),
+			    page - sizeof(self->t.cap), 0));
+	EXPECT_EQ(len - page, first_not(buf + page, len - page, POISON));
+	free(buf);
+}
+
+/*
+ * TUNGETVNETHASH reads back what TUNSETVNETHASH took, whatever file of
+ * the device asks: all zero before the first call, RSS alone, REPORT
+ * alone, both with the longest table and queue numbers beyond the queues
+ * attached, and all zero again after flags 0.
+ */
+TEST_F(tap, get_round_trip)
+{
+	struct tap *t = &self->t;
+	struct hash_config c;
+	int i, q;
+
+	check_config(_metadata, t);
+
+	c = other_config();
+	c.flags = TUN_VNET_HASH_RSS;
+	ASSERT_EQ(0, tap_set_hash(t, &c));
+	check_config(_metadata, t);
+
+	c = (struct hash_config){ .flags = TUN_VNET_HASH_REPORT,
+				  .types = other_types, .key = other_key };
+	ASSERT_EQ(0, tap_set_hash(t, &c));
+	check_config(_metadata, t);
+
+	c = rss_config(T_ALL);
+	c.mask = t->cap.max_indirection_table_length < TABLE_ROOM ?
+		 t->cap.max_indirection_table_length - 1 : TABLE_ROOM - 1;
+	c.unclassified = 0xfffe;
+	for (i = 0; i <= c.mask; i++)
+		c.table[i] = 0xffff - i * 7;
+	ASSERT_EQ(0, tap_set_hash(t, &c));
+	check_config(_metadata, t);
+	for (q = 1; q < t->nqueues; q++)
+		check_get(_metadata, t->fds[q], &t->config);
+
+	c = (struct hash_config){ 0 };
+	ASSERT_EQ(0, tap_set_hash(t, &c));
+	check_config(_metadata, t);
+}
+
+/*
+ * A caller built with a later, longer struct tun_vnet_hash: its members
+ * that this kernel does not know are zero, its table follows its struct.
+ * Up to a page, the kernel takes it and reads it back the same way.
+ */
+TEST_F(tap, later_struct_version)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	struct tap *t = &self->t;
+	struct hash_config c = other_config();
+	union hash_arg arg;
+	__u8 *buf;
+
+	encode_config_size(&arg, &c, NEXT_SIZE);
+	ASSERT_EQ(0, ioctl(t->fds[0], TUNSETVNETHASH, &arg));
+	t->config = c;
+	check_config(_metadata, t);
+	check_get_size(_metadata, t->fds[0], &c, NEXT_SIZE);
+
+	buf = calloc(1, page + sizeof(c.table));
+	ASSERT_NE(NULL, buf);
+	c = rss_config(T_ALL);
+	encode_config_size(buf, &c, page);
+	EXPECT_EQ(0, ioctl(t->fds[0], TUNSETVNETHASH, buf));
+	free(buf);
+	t->config = c;
+	check_config(_metadata, t);
+	check_get_size(_metadata, t->fds[0], &c, NEXT_SIZE);
+}
+
+/* Every packet on queue @q: the table and unclassified_queue all @q */
+static struct hash_config queue_config(__u16 q)
+{
+	struct hash_config c = rss_config(T_ALL);
+	int i;
+
+	c.unclassified = q;
+	for (i = 0; i <= c.mask; i++)
+		c.table[i] = q;
+
+	return c;
+}
+
+/* The mixed packets, each of which must be read from the file @fd */
+static void check_on_file(struct __test_metadata *_metadata, struct tap *t,
+			  int fd)
+{
+	struct packet pkts[16];
+	struct expect e;
+	struct frame f;
+	int i, q, n = mixed_packets(pkts);
+
+	for (q = 0; q < t->nqueues && t->fds[q] != fd; q++)
+		;
+	ASSERT_LT(q, t->nqueues);
+	for (i = 0; i < n; i++) {
+		build_frame(&f, &pkts[i]);
+		e = expect_for(t, &pkts[i],
+			       mixed_report(&pkts[i], t->config.types));
+		e.queue = q;
+		check_frame(_metadata, t, &f, &e, false);
+	}
+}
+
+/*
+ * Queue N is the file at index N: a file that attaches becomes the last
+ * queue, and when queue N detaches, with IFF_DETACH_QUEUE or by closing,
+ * the last queue becomes queue N and the others keep their number.
+ */
+TEST_F(tap, queue_numbers_follow_the_files)
+{
+	struct tap *t = &self->t;
+	struct hash_config c = queue_config(1);
+	int file0 = t->fds[0], file1 = t->fds[1], file3 = t->fds[3];
+
+	ASSERT_EQ(NQUEUES, t->nqueues);
+	ASSERT_EQ(0, tap_set_hash(t, &c));
+	check_on_file(_metadata, t, file1);
+
+	/* Queue 1 detaches: the file of queue 3 becomes queue 1 */
+	ASSERT_EQ(0, tap_detach(t, 1));
+	check_on_file(_metadata, t, file3);
+
+	/* Attached again, the file becomes queue 3; queue 1 stays the same */
+	ASSERT_EQ(0, tap_attach(t));
+	check_on_file(_metadata, t, file3);
+	c = queue_config(3);
+	ASSERT_EQ(0, tap_set_hash(t, &c));
+	check_on_file(_metadata, t, file1);
+
+	/* Queue 0 closes: the last queue, file1 again, becomes queue 0 */
+	c = queue_config(0);
+	ASSERT_EQ(0, tap_set_hash(t, &c));
+	check_on_file(_metadata, t, file0);
+	close(t->fds[0]);
+	t->fds[0] = t->fds[--t->nqueues];
+	check_on_file(_metadata, t, file1);
+	c = queue_config(1);
+	ASSERT_EQ(0, tap_set_hash(t, &c));
+	check_on_file(_metadata, t, file3);
+}
+
+/*
+ * A file without a device (no TUNSETIFF): TUNGETVNETHASHCAP answers as
+ * with one. TUNSETVNETHASH checks its argument before it looks for the
+ * device: EINVAL or E2BIG for an invalid one, EBADFD for a valid one.
+ */
+TEST_F(tap, file_without_device)
+{
+	struct tun_vnet_hash_cap cap;
+	struct hash_config c;
+	union hash_arg arg;
+	int fd;
+
+	fd = open("/dev/net/tun", O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, get_cap(fd, &cap));
+	EXPECT_EQ(0, memcmp(&cap, &self->t.cap, sizeof(cap)));
+
+	/* Valid: RSS and REPORT, REPORT alone, flags 0 */
+	c = rss_config(T_ALL);
+	EXPECT_EQ(-EBADFD, set_hash(fd, &c));
+	c = (struct hash_config){ .flags = TUN_VNET_HASH_REPORT,
+				  .types = T_ALL, .key = main_key };
+	EXPECT_EQ(-EBADFD, set_hash(fd, &c));
+	c = (struct hash_config){ 0 };
+	EXPECT_EQ(-EBADFD, set_hash(fd, &c));
+	encode_config_size(&arg, &c, NEXT_SIZE);
+	EXPECT_EQ(-EBADFD, set_hash_raw(fd, &arg));
+
+	/* Invalid: flags, table length, unused member, pad, size */
+	c = rss_config(T_ALL);
+	c.flags |= 0x4;
+	EXPECT_EQ(-EINVAL, set_hash(fd, &c));
+	c = rss_config(T_ALL);
+	c.mask = 2;
+	EXPECT_EQ(-EINVAL, set_hash(fd, &c));
+	c = (struct hash_config){ .types = T_IPV4 };
+	EXPECT_EQ(-EINVAL, set_hash(fd, &c));
+	c = rss_config(T_ALL);
+	encode_config(&arg, &c);
+	arg.h.pad[0] = 1;
+	EXPECT_EQ(-EINVAL, set_hash_raw(fd, &arg));
+	encode_config(&arg, &c);
+	arg.h.size = TUN_VNET_HASH_SIZE_VER0 - 1;
+	EXPECT_EQ(-EINVAL, set_hash_raw(fd, &arg));
+	arg.h.size = sysconf(_SC_PAGESIZE) + 1;
+	EXPECT_EQ(-E2BIG, set_hash_raw(fd, &arg));
+	encode_config_size(&arg, &c, NEXT_SIZE);
+	arg.bytes[NEXT_SIZE - 1] = 1;
+	EXPECT_EQ(-E2BIG, set_hash_raw(fd, &arg));
+
+	EXPECT_EQ(-EBADFD, get_hash_size(fd, &arg, TUN_VNET_HASH_SIZE_VER0));
+	close(fd);
+	check_config(_metadata, &self->t);
 }
 
 /*
@@ -1482,11 +1862,13 @@ TEST_F(invalid, pad_not_zero)
 {
 	struct hash_config c = rss_config(T_ALL);
 	union hash_arg arg;
+	size_t i;
 
-	encode_config(&arg, &c);
-	arg.h.pad[1] = 1;
-	EXPECT_EQ(-1, ioctl(self->t.fds[0], TUNSETVNETHASH, &arg));
-	EXPECT_EQ(EINVAL, errno);
+	for (i = 0; i < sizeof(arg.h.pad); i++) {
+		encode_config(&arg, &c);
+		arg.h.pad[i] = 1;
+		EXPECT_EQ(-EINVAL, set_hash_raw(self->t.fds[0], &arg));
+	}
 	check_config(_metadata, &self->t);
 }
 
@@ -1513,14 +1895,15 @@ TEST_F(invalid, table_length_not_power_of_two)
 
 TEST_F(invalid, table_longer_than_max)
 {
+	unsigned int max = self->t.cap.max_indirection_table_length;
 	struct hash_config c = rss_config(T_ALL);
 	__u8 *buf;
 
-	/* 256 and 65536 entries: read nothing of them, fail */
+	/* Twice the longest and 65536 entries: read nothing of them, fail */
 	buf = calloc(1, sizeof(struct tun_vnet_hash) + 0x10000 * 2);
 	ASSERT_NE(NULL, buf);
 	encode_config(buf, &c);
-	((struct tun_vnet_hash *)buf)->indirection_table_mask = 255;
+	((struct tun_vnet_hash *)buf)->indirection_table_mask = 2 * max - 1;
 	EXPECT_EQ(-1, ioctl(self->t.fds[0], TUNSETVNETHASH, buf));
 	EXPECT_EQ(EINVAL, errno);
 	((struct tun_vnet_hash *)buf)->indirection_table_mask = 0xffff;
@@ -1544,6 +1927,90 @@ TEST_F(invalid, rss_fields_without_rss)
 	arg.h.unclassified_queue = 1;
 	EXPECT_EQ(-1, ioctl(self->t.fds[0], TUNSETVNETHASH, &arg));
 	EXPECT_EQ(EINVAL, errno);
+	check_config(_metadata, &self->t);
+}
+
+/* flags 0 disables: every other member must then be zero too */
+TEST_F(invalid, flags_zero_with_members)
+{
+	static const struct hash_config none;
+	struct hash_config c = { .types = T_IPV4 };
+	int fd = self->t.fds[0];
+	union hash_arg arg;
+
+	expect_rejected(_metadata, &self->t, &c, EINVAL);
+	c = (struct hash_config){ .key = main_key };
+	expect_rejected(_metadata, &self->t, &c, EINVAL);
+	encode_config(&arg, &none);
+	arg.h.key[TUN_VNET_HASH_KEY_SIZE - 1] = 1;
+	EXPECT_EQ(-EINVAL, set_hash_raw(fd, &arg));
+	encode_config(&arg, &none);
+	arg.h.indirection_table_mask = 1;
+	EXPECT_EQ(-EINVAL, set_hash_raw(fd, &arg));
+	encode_config(&arg, &none);
+	arg.h.unclassified_queue = 1;
+	EXPECT_EQ(-EINVAL, set_hash_raw(fd, &arg));
+	check_config(_metadata, &self->t);
+}
+
+/*
+ * The size member: below the first version's EINVAL, above a page E2BIG,
+ * for TUNSETVNETHASH and TUNGETVNETHASH, which then writes nothing.
+ */
+TEST_F(invalid, size_out_of_range)
+{
+	__u32 sizes[] = { 0, TUN_VNET_HASH_SIZE_VER0 - 1,
+			  sysconf(_SC_PAGESIZE) + 1, UINT32_MAX };
+	struct hash_config c = rss_config(T_ALL);
+	int fd = self->t.fds[0];
+	union hash_arg arg;
+	size_t i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		err = sizes[i] < TUN_VNET_HASH_SIZE_VER0 ? -EINVAL : -E2BIG;
+		encode_config(&arg, &c);
+		arg.h.size = sizes[i];
+		EXPECT_EQ(err, set_hash_raw(fd, &arg)) {
+			TH_LOG("TUNSETVNETHASH size %u", sizes[i]);
+		}
+		EXPECT_EQ(err, get_hash_size(fd, &arg, sizes[i])) {
+			TH_LOG("TUNGETVNETHASH size %u", sizes[i]);
+		}
+		EXPECT_EQ(sizes[i], arg.h.size);
+		EXPECT_EQ(sizeof(arg) - 4,
+			  first_not(arg.bytes + 4, sizeof(arg) - 4, POISON));
+	}
+	check_config(_metadata, &self->t);
+}
+
+/*
+ * A later struct whose members this kernel does not know are not all
+ * zero: E2BIG, whichever byte it is, up to a page.
+ */
+TEST_F(invalid, unknown_member_not_zero)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	struct hash_config c = rss_config(T_ALL);
+	int fd = self->t.fds[0];
+	union hash_arg arg;
+	size_t i;
+	__u8 *buf;
+
+	for (i = TUN_VNET_HASH_SIZE_VER0; i < NEXT_SIZE; i++) {
+		encode_config_size(&arg, &c, NEXT_SIZE);
+		arg.bytes[i] = 1;
+		EXPECT_EQ(-E2BIG, set_hash_raw(fd, &arg)) {
+			TH_LOG("byte %zu of a %u-byte struct", i, NEXT_SIZE);
+		}
+	}
+
+	buf = calloc(1, page + sizeof(c.table));
+	ASSERT_NE(NULL, buf);
+	encode_config_size(buf, &c, page);
+	buf[page - 1] = 0x80;
+	EXPECT_EQ(-E2BIG, set_hash_raw(fd, buf));
+	free(buf);
 	check_config(_metadata, &self->t);
 }
 
