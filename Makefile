@@ -65,10 +65,10 @@ ci: check-ci setup
 series: check-series setup
 	$(PY) -m vm series
 
-## fuzz        ioctl fuzzer in the VM on the debug kernel (TUNRSS_FUZZ_CALLS, default 100000; TUNRSS_FUZZ_SEED)
+## fuzz        ioctl fuzzer on tun, macvtap, ipvtap in the VM on the debug kernel (TUNRSS_FUZZ_CALLS per kind, default 100000; TUNRSS_FUZZ_SEED)
 .PHONY: fuzz stress
 fuzz: setup
-	TUNRSS_FUZZ_CALLS=$${TUNRSS_FUZZ_CALLS:-100000} KCONFIG=debug \
+	TUNRSS_FUZZ_CALLS=$${TUNRSS_FUZZ_CALLS:-100000} KCONFIG=debug VM_TIMEOUT=$${VM_TIMEOUT:-3600} \
 	VM_TESTS="tests/robustness/test_ioctl_fuzz.py tests/robustness/test_regressions.py" \
 	$(PY) -m vm vm-test
 

@@ -14,6 +14,7 @@ The public API is here::
 
 =====================  ===================================================
 :class:`Tap`           a multiqueue tap on /dev/net/tun (include/uapi/linux/if_tun.h)
+:class:`TapDev`        the /dev/tapN files of a macvtap/ipvtap link (drivers/net/tap.c)
 :class:`HashConfig`    a TUNSETVNETHASH/TUNGETVNETHASH configuration; ``validate(cap)``
 :class:`HashCapabilities`, :class:`HashFlag`, :class:`HashType`, :class:`HashReport`
                        what TUNGETVNETHASHCAP reports, and the names of its bits
@@ -23,7 +24,8 @@ The public API is here::
 
 Elsewhere, each in its own module or subpackage: :mod:`pyuapi.uapi` (the
 bindings: structs and ioctl numbers), :mod:`pyuapi.hashio` (the hash ioctls
-on any fd, one without a device included), :mod:`pyuapi.rss` (the reference
+on any fd, one without a device included), :mod:`pyuapi.tapfiles` (what
+Tap and TapDev share), :mod:`pyuapi.rss` (the reference
 virtio-net hash), :mod:`pyuapi.testkit` (frame builders, random frames,
 packet injection, network namespaces, guard pages, eBPF),
 :mod:`pyuapi.vhost` (vhost-net from user space) and :mod:`pyuapi.check`
@@ -37,6 +39,7 @@ from .config import HashConfig
 from .errors import FeatureMissingError, TunError
 from .packet import Packet
 from .tap import Tap
+from .tapdev import TapDev
 
-__all__ = ["Tap", "HashConfig", "HashCapabilities", "HashFlag", "HashType", "HashReport",
+__all__ = ["Tap", "TapDev", "HashConfig", "HashCapabilities", "HashFlag", "HashType", "HashReport",
            "Packet", "TunError", "FeatureMissingError", "__version__"]

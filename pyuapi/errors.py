@@ -4,7 +4,8 @@
 Causes for the series' ioctls follow include/uapi/linux/if_tun.h ("virtio-net
 hashing") and the validation table of docs/design.md ("Validation (a
 failing call changes nothing)"); the others
-follow drivers/net/tun.c (__tun_chr_ioctl) of Linux 6.12.
+follow drivers/net/tun.c (__tun_chr_ioctl) of Linux 6.12, and drivers/net/tap.c
+(tap_ioctl) for the /dev/tapN files of macvtap/ipvtap (pyuapi.TapDev).
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ _CAUSES: dict[tuple[str, int | None], str] = {
     ("TUNSETIFF", _errno.EPERM): "needs CAP_NET_ADMIN (or the device's owner/group)",
     ("TUNSETIFF", _errno.EINVAL): "flags name neither IFF_TUN nor IFF_TAP, or IFF_MULTI_QUEUE "
                                   "disagrees with the existing device, or the name is taken by "
-                                  "a device of another kind",
+                                  "a device of another kind; on /dev/tapN: flags other than "
+                                  "IFF_TAP|IFF_NO_PI (+IFF_VNET_HDR, IFF_MULTI_QUEUE)",
     ("TUNSETIFF", _errno.EBUSY): "the device exists and is in use (single-queue), or "
                                  "IFF_TUN_EXCL, or it has hash REPORT on and the flags lack "
                                  "IFF_VNET_HDR (docs/design.md)",
     ("TUNSETIFF", _errno.EEXIST): "this fd is already attached to a device",
     ("TUNSETQUEUE", _errno.EINVAL): "flags are not IFF_ATTACH_QUEUE/IFF_DETACH_QUEUE, or the queue "
-                                    "is already in that state, or the device is not multiqueue",
+                                    "is already in that state, or the device is not multiqueue "
+                                    "(/dev/tapN: or its link was deleted)",
     ("TUNSETVNETHDRSZ", _errno.EINVAL): "size below sizeof(struct virtio_net_hdr) (10)",
     ("TUNSETVNETHDRSZ", _errno.EBUSY): "hash REPORT is on and the size is below 20 "
                                        "(docs/design.md)",
@@ -54,6 +57,9 @@ _CAUSES: dict[tuple[str, int | None], str] = {
     ("TUNSETVNETHASH", _errno.EBADFD): "the fd is not attached to a tun device (TUNSETIFF "
                                        "first); the argument itself was valid: it is checked "
                                        "before the device",
+    ("TUNSETVNETHASH", _errno.ENOLINK): "the macvtap/ipvtap link of this /dev/tapN file was "
+                                        "deleted; the argument itself was valid: it is checked "
+                                        "before the link",
     ("TUNGETVNETHASH", _errno.EINVAL): "size below TUN_VNET_HASH_SIZE_VER0 (56)",
     ("TUNGETVNETHASH", _errno.E2BIG): "size above a page",
     ("TUNGETVNETHASH", _errno.EFAULT): "bad user pointer, or no room after the struct for "
@@ -66,6 +72,8 @@ _CAUSES: dict[tuple[str, int | None], str] = {
     ("TUNGETVNETHASHCAP", _errno.EFAULT): "bad user pointer",
     ("TUNGETVNETHASHCAP", _errno.EBADFD): "TUNGETVNETHASHCAP needs no device: a kernel "
                                           "without the series answers EBADFD on an fd without one",
+    (None, _errno.ENOLINK): "the macvtap/ipvtap link of this /dev/tapN file was deleted "
+                            "(drivers/net/tap.c)",
     (None, _errno.EBADFD): "the fd is not attached to a tun device (TUNSETIFF first)",
     (None, _errno.EFAULT): "bad user pointer",
     (None, _errno.ENOTTY): "not a tun fd, or the kernel does not know this ioctl",

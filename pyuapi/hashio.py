@@ -120,19 +120,20 @@ def config_from_raw(data: bytes, size: int = SIZE_VER0) -> HashConfig:
 class HashIoctls:
     """The hash ioctls of a tap (if_tun.h "virtio-net hashing"), through its control fd.
 
-    A mixin of :class:`pyuapi.Tap`, which provides ``_ctl_fd``,
-    ``vnet_hdr_sz`` and ``little_endian``.
+    A mixin of :class:`pyuapi.tapfiles.TapFiles` (:class:`pyuapi.Tap`,
+    :class:`pyuapi.TapDev`), which provides ``_ctl_fd``, ``vnet_hdr_sz``
+    and ``little_endian``: those of the file the ioctls go through.
     """
 
     def _ctl_fd(self) -> int:
         raise NotImplementedError
 
     def vnet_hdr_sz(self) -> int:
-        """TUNGETVNETHDRSZ (provided by :class:`pyuapi.Tap`)."""
+        """TUNGETVNETHDRSZ (provided by :class:`pyuapi.tapfiles.TapFiles`)."""
         raise NotImplementedError
 
     def little_endian(self) -> bool:
-        """Whether the vnet header is little endian (provided by :class:`pyuapi.Tap`)."""
+        """Whether the vnet header is little endian (provided by ``TapFiles``)."""
         raise NotImplementedError
 
     def hash_cap(self, size: int = CAP_SIZE_VER0) -> HashCapabilities:

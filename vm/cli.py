@@ -39,7 +39,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     group = common.add_argument_group("settings (default: the make/environment variable)")
     for spec in settings.SPECS:
         allowed = settings.allowed_text(spec.name) if spec.name != "tests" else \
-            "tun-selftest, kselftests, pytest paths"
+            ", ".join(settings.C_SUITES) + ", pytest paths"
         group.add_argument(spec.flag, dest=spec.name, metavar=spec.env,
                            help=f"{spec.help}; {spec.env}, now {_shown(spec, env)!r}"
                            + (f"; one of: {allowed}" if allowed else ""))

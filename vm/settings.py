@@ -23,10 +23,10 @@ from .errors import SettingsError
 REPO = Path(__file__).resolve().parent.parent
 PATCH_DIR = REPO / "patches"
 DEFAULT_BASE = source.DEFAULT_BASE
-# What VM_TESTS selects by default: the base kernel's tun selftest, the
-# project's C selftests and the in-VM pytest suite.  An entry that is not a
-# C suite name is a pytest path relative to the repository.
-C_SUITES = ("tun-selftest", "kselftests")
+# What VM_TESTS selects by default: the base kernel's tun and tap (macvtap)
+# selftests, the project's C selftests and the in-VM pytest suite.  An entry
+# that is not a C suite name is a pytest path relative to the repository.
+C_SUITES = ("tun-selftest", "tap-selftest", "kselftests")
 DEFAULT_TESTS = (*C_SUITES, "tests/vm")
 _MEMORY = re.compile(r"[1-9]\d*[KMGT]?")
 

@@ -53,3 +53,12 @@ def test_each_missing_piece_is_a_gap() -> None:
     by_class, by_row = full()
     assert len(F.coverage_gaps(by_class, by_row, 0, 0)) == 2
     assert len(F.coverage_gaps({}, {}, 0, 0)) > len(F.MUTATION_CLASSES)
+
+
+def test_a_tap_run_needs_enolink_instead_of_ebadfd() -> None:
+    """/dev/tapN (macvtap, ipvtap): a file whose link was deleted answers ENOLINK."""
+    by_class, by_row = full()
+    assert F.coverage_gaps(by_class, by_row, 100, 50, "ENOLINK") == \
+        ["TUNSETVNETHASH never answered ENOLINK"]
+    by_row["valid argument, fd without device"] = Counter({"ENOLINK": 3})
+    assert F.coverage_gaps(by_class, by_row, 100, 50, "ENOLINK") == []

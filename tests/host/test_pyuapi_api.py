@@ -20,7 +20,7 @@ KEY = bytes(range(1, 41))
 
 
 def test_top_level_names() -> None:
-    for name in ("Tap", "HashConfig", "HashCapabilities", "HashFlag", "HashType", "HashReport",
+    for name in ("Tap", "TapDev", "HashConfig", "HashCapabilities", "HashFlag", "HashType", "HashReport",
                  "Packet", "TunError", "FeatureMissingError", "__version__"):
         assert name in pyuapi.__all__ and hasattr(pyuapi, name), name
     toml = (REPO / "pyproject.toml").read_text()

@@ -108,6 +108,39 @@ def test_argument_rows_come_before_the_device() -> None:
                    O.DevState(hdr_sz=12, vnet_le=True, ebpf=1)) == {errno.EINVAL}
 
 
+def test_tap_file_predictions() -> None:
+    """drivers/net/tap.c: the calling file's header; ENOLINK; header ioctls on a deleted
+    link; TUNSETIFF on a file; no steering program (vnet_oracle docstring)."""
+    dev = O.DevState(cfg=GOOD, tap=True)
+    ready, short = O.FileHdr(20, True), O.FileHdr()
+    assert dev.for_file(ready).hdr_sz == 20 and dev.for_file(short).hdr_sz == 10
+    data = GOOD.encode()
+    assert O.predict_set_vnet_hash(data, len(data), dev.for_file(ready), ALL)[0] == set()
+    assert O.predict_set_vnet_hash(data, len(data), dev.for_file(short), ALL)[0] == \
+        {errno.EINVAL}
+    bare = dev.for_file(O.FileHdr(20, True, vnet_hdr=False))
+    assert O.predict_set_vnet_hash(data, len(data), bare, ALL) == \
+        ({errno.EINVAL}, ["REPORT and no IFF_VNET_HDR"])
+    gone = O.DevState(gone=True, tap=True).for_file(short)
+    assert O.predict_set_vnet_hash(data, len(data), gone, ALL)[0] == {errno.ENOLINK}
+    assert O.predict_get_vnet_hash(8, gone) == {errno.ENOLINK}
+    # REPORT locks every file's header, even one that never had room
+    assert O.predict_hdr_sz(12, dev.for_file(short)) == {errno.EBUSY}
+    assert O.predict_vnet_be(True, dev.for_file(short)) == {errno.EBUSY}
+    assert O.predict_vnet_le(False, dev.for_file(O.FileHdr(20, True, True))) == {errno.EBUSY}
+    # a deleted link's file keeps its header, and no REPORT locks it any more
+    assert O.predict_hdr_sz(12, gone) == set() and O.predict_hdr_sz(9, gone) == {errno.EINVAL}
+    assert O.predict_vnet_be(True, gone, bound=False) == set()
+    flags = T.IFF_TAP | T.IFF_NO_PI
+    assert O.predict_set_iff(flags, dev) == {errno.EBUSY}
+    assert O.predict_set_iff(flags | T.IFF_VNET_HDR | T.IFF_MULTI_QUEUE, dev) == set()
+    assert O.predict_set_iff(flags, gone) == set()
+    assert O.predict_set_iff(T.IFF_TUN | T.IFF_NO_PI, gone) == {errno.EINVAL}
+    assert O.predict_set_iff(flags | T.IFF_NAPI, gone) == {errno.EINVAL}
+    assert O.predict_steering(False, dev) == {errno.EINVAL}
+    assert O.FileHdr(24, vnet_hdr=False).read_len == 0
+
+
 def test_get_and_cap_predictions() -> None:
     assert O.predict_get_vnet_hash(56, READY) == frozenset()
     assert O.predict_get_vnet_hash(55, READY) == {errno.EINVAL}
@@ -164,19 +197,22 @@ def kernel_set(data: bytes, readable: int, st: O.DevState, bound: bool) -> int:
     elif mask or uq:
         return errno.EINVAL
     if st.gone or not bound:
-        return errno.EBADFD
-    if flags & O.REPORT and (st.hdr_sz < 20 or not st.little_endian):
+        return errno.ENOLINK if st.tap else errno.EBADFD       # tap.c tap_set_vnet_hash
+    if flags & O.REPORT and (not st.vnet_hdr or st.hdr_sz < 20 or not st.little_endian):
         return errno.EINVAL
     return errno.EBUSY if flags & O.RSS and st.ebpf is not None else 0
 
 
-def test_oracle_admits_what_the_kernel_code_answers() -> None:
-    """The fuzzer's mutations, random states: the transcribed kernel's answer is predicted."""
+@pytest.mark.parametrize("tap", [False, True], ids=["tun", "tap"])
+def test_oracle_admits_what_the_kernel_code_answers(tap: bool) -> None:
+    """The fuzzer's mutations, random states: the transcribed kernel's answer is predicted
+    (tun; and a /dev/tapN file: its own IFF_VNET_HDR, ENOLINK, no steering program)."""
     sys.path.append(str(Path(__file__).resolve().parents[1] / "robustness"))
     import test_ioctl_fuzz as F  # noqa: E402
     fz = object.__new__(F.Fuzzer)            # only what _mutate() uses, no tap
     rng = fz.rng = random.Random(5)
-    fz.tap, fz.cap_types = types.SimpleNamespace(numqueues=4), ALL
+    fz.t = types.SimpleNamespace(dev=types.SimpleNamespace(numqueues=4))
+    fz.cap_types = ALL
     fz.keys = [rng.randbytes(40) for _ in range(4)]
     answers: set[tuple[str, int]] = set()
     for _ in range(6000):
@@ -184,11 +220,14 @@ def test_oracle_admits_what_the_kernel_code_answers() -> None:
         data = cfg.encode(check=False)
         readable = rng.randrange(len(data)) if cls.startswith("cut short") else len(data)
         st = O.DevState(hdr_sz=rng.choice((12, 20)), vnet_le=rng.random() < 0.8,
-                        ebpf=rng.choice((None, None, 1)), gone=rng.random() < 0.05)
+                        ebpf=None if tap else rng.choice((None, None, 1)),
+                        gone=rng.random() < 0.05, tap=tap,
+                        vnet_hdr=rng.random() < 0.9 if tap else True)
         bound = rng.random() < 0.9
         allowed, rows = O.predict_set_vnet_hash(data, readable, st, ALL, bound)
         got = kernel_set(data, readable, st, bound)
         assert got in (allowed or {0}), (cls, got, allowed, rows, data[:72].hex(), readable, st)
         answers.add((cls, got))
     assert {e for _c, e in answers} == {0, errno.EINVAL, errno.E2BIG, errno.EFAULT,
-                                        errno.EBADFD, errno.EBUSY}
+                                        errno.ENOLINK if tap else errno.EBADFD} | \
+        (set() if tap else {errno.EBUSY})

@@ -25,7 +25,9 @@ def test_dropped_option_is_reported(tmp_path) -> None:
 def test_shipped_fragments_exist_and_ask_for_the_test_needs() -> None:
     wanted = kconfig.wanted(kconfig.fragments("normal"))
     for opt in ("CONFIG_TUN", "CONFIG_IPV6", "CONFIG_PACKET", "CONFIG_VETH", "CONFIG_NET_NS",
-                "CONFIG_BPF_SYSCALL", "CONFIG_VHOST_NET", "CONFIG_TUN_VNET_CROSS_LE"):
+                "CONFIG_BPF_SYSCALL", "CONFIG_VHOST_NET", "CONFIG_TUN_VNET_CROSS_LE",
+                "CONFIG_MACVLAN", "CONFIG_MACVTAP", "CONFIG_IPVLAN", "CONFIG_IPVTAP",
+                "CONFIG_DUMMY"):
         assert wanted[opt] == "y", opt
 
 

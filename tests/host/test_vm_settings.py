@@ -121,5 +121,5 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path) -> None:
     for key in ("base:", "patches:", "variant:", "build key:", "suites:", "vng:"):
         assert key in out
     assert "fetched on the first run" in out  # an empty cache: nothing downloaded
-    assert "tun-selftest, kselftests, pytest-vm" in out and "--disable-kvm" in out
+    assert "tun-selftest, tap-selftest, kselftests, pytest-vm" in out and "--disable-kvm" in out
     assert not results.exists() and not (tmp_path / "cache").exists()

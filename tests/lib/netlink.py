@@ -3,7 +3,8 @@
 
 tun devices themselves are made by opening /dev/net/tun (pyuapi.Tap): they
 cannot be created over rtnetlink, and pyroute2's tuntap support closes its
-fd.  Everything else about the link goes through pyroute2.IPRoute:
+fd.  An ipvtap link is made with iproute2's `ip` (pyroute2 0.9 has no
+ipvtap kind).  Everything else about the link goes through pyroute2.IPRoute:
 state (IFF_UP), deletion (RTM_DELLINK, one device or a whole device group),
 device groups (IFLA_GROUP) and counters (IFLA_STATS64, struct
 rtnl_link_stats64 of include/uapi/linux/if_link.h).  :class:`NetNS` is a
@@ -16,6 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -23,8 +25,8 @@ from typing import Iterator, Optional
 from pyroute2 import IPRoute, netns
 
 __all__ = ["NetNS", "iproute", "link_up", "link_flags", "delete_link", "add_vlan", "add_veth", "set_xdp",
-           "set_link_group",
-           "delete_group", "link_stats", "IFF_UP"]
+           "set_link_group", "add_macvtap", "add_ipvtap", "link_mac", "add_address",
+           "set_ipv6_conf", "delete_group", "link_stats", "IFF_UP"]
 
 IFF_UP = 0x1            # include/uapi/linux/if.h net_device_flags
 _names = itertools.count()
@@ -89,6 +91,54 @@ def add_veth(name: str, peer: str, ipr: Optional[IPRoute] = None) -> None:
     """RTM_NEWLINK of a veth pair (`ip link add NAME type veth peer name PEER`)."""
     with iproute(ipr) as ipr:
         ipr.link("add", ifname=name, kind="veth", peer=peer)
+
+
+def add_macvtap(parent: str, name: str, mode: str = "passthru", index: int = 0,
+                ipr: Optional[IPRoute] = None) -> None:
+    """RTM_NEWLINK of a macvtap on ``parent`` (`ip link add link PARENT name NAME type
+    macvtap mode MODE`; CONFIG_MACVTAP): a macvlan whose frames go to the
+    queues of its character device /dev/tap<ifindex> (drivers/net/tap.c).
+    In passthru mode (IFLA_MACVLAN_MODE 8) it takes every frame ``parent``
+    receives (and ``parent``'s MAC address).  ``index``: the ifindex asked
+    for (ifinfomsg.ifi_index; 0: the next free one)."""
+    with iproute(ipr) as ipr:
+        ipr.link("add", ifname=name, kind="macvtap", link=_index(parent), macvtap_mode=mode,
+                 index=index)
+
+
+def add_ipvtap(parent: str, name: str, mode: str = "l2", index: int = 0) -> None:
+    """`ip link add link PARENT name NAME type ipvtap mode MODE` (CONFIG_IPVTAP): an
+    ipvlan whose frames go to /dev/tap<ifindex>.  In l2 mode a unicast frame
+    ``parent`` receives goes to the ipvlan that owns its destination IP
+    address (drivers/net/ipvlan/ipvlan_core.c ipvlan_handle_mode_l2).
+    ``index``: the ifindex asked for (0: the next free one)."""
+    idx = ["index", str(index)] if index else []
+    proc = subprocess.run(["ip", "link", "add", "link", parent, "name", name, *idx, "type",
+                           "ipvtap", "mode", mode], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise OSError(f"ip link add {name} type ipvtap: {proc.stderr.strip()}")
+
+
+def link_mac(name: str, ipr: Optional[IPRoute] = None) -> bytes:
+    """The link's hardware address (IFLA_ADDRESS of RTM_GETLINK)."""
+    with iproute(ipr) as ipr:
+        text = ipr.get_links(_index(name))[0].get("IFLA_ADDRESS")
+    return bytes.fromhex(text.replace(":", ""))
+
+
+def add_address(name: str, address: bytes, ipr: Optional[IPRoute] = None) -> None:
+    """RTM_NEWADDR of the IPv4 (4 bytes) or IPv6 (16 bytes) ``address`` as a /32 or /128
+    on ``name`` (`ip address add ADDR dev NAME`)."""
+    family = socket.AF_INET if len(address) == 4 else socket.AF_INET6
+    with iproute(ipr) as ipr:
+        ipr.addr("add", index=_index(name), address=socket.inet_ntop(family, address),
+                 prefixlen=8 * len(address))
+
+
+def set_ipv6_conf(name: str, knob: str, value: int) -> None:
+    """Write /proc/sys/net/ipv6/conf/NAME/KNOB (ip-sysctl.rst) in the calling thread's
+    namespace: e.g. disable_ipv6 0 on one link of a NetNS, which disables IPv6."""
+    Path(f"/proc/sys/net/ipv6/conf/{name}/{knob}").write_text(f"{value}\n")
 
 
 def set_xdp(name: str, prog_fd: int, ipr: Optional[IPRoute] = None) -> None:

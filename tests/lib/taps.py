@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable, Iterator
+from typing import Callable, Collection, Iterator, Optional
 
 import pytest
 
 from pyuapi import HashCapabilities, HashConfig, Packet, Tap, rss
 from pyuapi.errors import FEATURE_MISSING_MSG, FeatureMissingError
+from pyuapi.tapfiles import TapFiles
 from pyuapi.testkit.inject import Injector
 from pyuapi.uapi import tun as T
 from pyuapi.uapi import virtio_net as V
@@ -88,7 +89,7 @@ def make_tap(netns: NetNS) -> Iterator[TapFactory]:
         t.close()
 
 
-def require_hash(tap: Tap) -> HashCapabilities:
+def require_hash(tap: TapFiles) -> HashCapabilities:
     """TUNGETVNETHASHCAP, or skip/fail per the convention above."""
     try:
         return tap.hash_cap()
@@ -97,10 +98,12 @@ def require_hash(tap: Tap) -> HashCapabilities:
         raise  # unreachable: skip/fail raise
 
 
-def report_ready(tap: Tap) -> None:
-    """A 20-byte little-endian vnet header, as hash REPORT requires (docs/design.md)."""
-    tap.set_vnet_le(True)
-    tap.set_vnet_hdr_sz(V.VNET_HDR_V1_HASH_LEN)
+def report_ready(tap: TapFiles) -> None:
+    """A 20-byte little-endian vnet header, as hash REPORT requires (docs/design.md),
+    on every queue file (one header per device on tun, per file on /dev/tapN)."""
+    for q in range(len(tap.fds)):
+        tap.set_vnet_le(True, queue=q)
+        tap.set_vnet_hdr_sz(V.VNET_HDR_V1_HASH_LEN, queue=q)
 
 
 @pytest.fixture
@@ -115,7 +118,7 @@ def hash_tap(make_tap: TapFactory) -> Iterator[tuple[Tap, HashCapabilities]]:
 # ---------------------------------------------------------------- helpers
 
 
-def collect(tap: Tap, n: int, timeout: float = 2.0,
+def collect(tap: TapFiles, n: int, timeout: float = 2.0,
             queues: list[int] | None = None) -> list[Packet]:
     """Read every queue (or the fd indexes ``queues``) until ``n`` packets
     arrived or ``timeout`` passed."""
@@ -128,7 +131,7 @@ def collect(tap: Tap, n: int, timeout: float = 2.0,
     return got
 
 
-def expected(tap: Tap, cfg: HashConfig, frame: bytes) -> tuple[int, int, int | None]:
+def expected(tap: TapFiles, cfg: HashConfig, frame: bytes) -> tuple[int, int, int | None]:
     """(hash_value, hash_report, fd index or None) that pyuapi.rss predicts for ``frame``."""
     h, r = rss.hash_frame(frame, cfg.types, cfg.key)
     queue = None
@@ -139,7 +142,7 @@ def expected(tap: Tap, cfg: HashConfig, frame: bytes) -> tuple[int, int, int | N
 
 
 def compare_batch(want: dict[bytes, tuple[int, int, int | None]], got: list[Packet],
-                  report: bool, fixed_queue: int | None = None) -> list[str]:
+                  report: bool | Collection[int], fixed_queue: int | None = None) -> list[str]:
     """Compare the packets read back for one batch with what was sent.
 
     ``want`` maps each frame sent (distinct) to its (hash_value,
@@ -167,7 +170,7 @@ def compare_batch(want: dict[bytes, tuple[int, int, int | None]], got: list[Pack
         if q is not None and p.queue != q:
             problems.append(f"{tag}: queue {p.queue}, expected {q} "
                             f"(hash {h:#010x} report {r})")
-        if report:
+        if report is True or (report and p.queue in report):
             if len(p.vnet) < 20:
                 problems.append(f"{tag}: vnet header {len(p.vnet)} bytes")
                 continue
@@ -186,8 +189,9 @@ def compare_batch(want: dict[bytes, tuple[int, int, int | None]], got: list[Pack
 LATE_SECONDS = 0.05     # how long a batch waits for copies after its last frame
 
 
-def mismatches(tap: Tap, cfg: HashConfig, frames: list[bytes], batch: int = 64,
-               timeout: float = 3.0, fixed_queue: int | None = None) -> list[str]:
+def mismatches(tap: TapFiles, cfg: HashConfig, frames: list[bytes], batch: int = 64,
+               timeout: float = 3.0, fixed_queue: int | None = None,
+               via: Optional[str] = None) -> list[str]:
     """Send ``frames`` (distinct) through the tap and compare each with pyuapi.rss.
 
     Checks the queue when RSS is on, and hash_value/hash_report (plus zero
@@ -197,13 +201,18 @@ def mismatches(tap: Tap, cfg: HashConfig, frames: list[bytes], batch: int = 64,
     once: after a batch arrived, the queues are read again after
     LATE_SECONDS so that a late duplicate is caught in its own batch
     (:func:`compare_batch`).  Returns one line per difference, lost,
-    duplicated or unexpected frame.
+    duplicated or unexpected frame.  The frames are sent on ``via`` (default:
+    the tap's own link, whose transmit path the tap is; for a macvtap/ipvtap
+    the peer of its lower device, tests.lib.tapdevs).  With REPORT, the
+    hash is checked on the queues whose header has room for it.
     """
     if len(set(frames)) != len(frames):
         raise ValueError("mismatches() needs distinct frames: a copy would be a duplicate")
     problems: list[str] = []
-    report = bool(cfg.flags & T.TUN_VNET_HASH_REPORT)
-    with Injector(tap.name) as inj:
+    report: set[int] = set()
+    if cfg.flags & T.TUN_VNET_HASH_REPORT:
+        report = {q for q in range(len(tap.fds)) if tap.has_hash_room(q)}
+    with Injector(via or tap.name) as inj:
         for start in range(0, len(frames), batch):
             chunk = frames[start:start + batch]
             want = {f: expected(tap, cfg, f) for f in chunk}

@@ -2,9 +2,10 @@
 """Fixtures for the robustness suites (issue 7): `make fuzz`, `make stress`.
 
 The tap fixtures and the skip/fail convention are those of tests/vm, from
-the plugin tests.lib.taps (root and /dev/net/tun or skip; a kernel without
-the feature skips, or fails when TUNRSS_EXPECT_FEATURE=1; one network
-namespace per test); tests import the helpers from tests.lib.taps.
+the plugins tests.lib.taps and tests.lib.tapdevs (macvtap/ipvtap: root and
+/dev/net/tun or skip; a kernel without the feature skips, or fails when
+TUNRSS_EXPECT_FEATURE=1; one network namespace per test); tests import the
+helpers from tests.lib.taps.
 
 Sizes and seeds come from TUNRSS_* variables (knobs.py).  Each suite adds
 rows to a summary printed at the end of the pytest run
@@ -18,7 +19,7 @@ from typing import Callable
 
 import pytest
 
-pytest_plugins = ["tests.lib.taps"]
+pytest_plugins = ["tests.lib.taps", "tests.lib.tapdevs"]
 
 
 @pytest.fixture(autouse=True)

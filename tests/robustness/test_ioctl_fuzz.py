@@ -26,9 +26,16 @@ pyuapi.rss predicts for the previous configuration (tests/lib/taps.py
 ``mismatches``).  After a successful TUNSETVNETHASH the probe checks the
 new configuration.
 
+It runs for each device kind of tests.lib.tapdevs: a tun tap, and the
+/dev/tapN files of a macvtap and an ipvtap (drivers/net/tap.c: a vnet
+header per file, TUNSETIFF on a file, ENOLINK for a deleted link, no
+steering program; fuzz_target.Target keeps the model of each kind, and
+vnet_oracle knows the differences).
+
 Replay: the seed is printed (TUNRSS_FUZZ_SEED=<n>); TUNRSS_FUZZ_CALLS sets
-the number of calls (default 2000; `make fuzz` passes 100000).  The errno
-classes observed per input class are printed as a table at the end.
+the number of calls per device kind (default 2000; `make fuzz` passes
+100000).  The errno classes observed per input class are printed as a
+table at the end.
 """
 
 from __future__ import annotations
@@ -49,19 +56,21 @@ import pytest
 from pyuapi.testkit import bpf, packets as P
 from pyuapi import hashio, sysio
 from pyuapi.errors import TunError
-from pyuapi.uapi import tun as T, virtio_net as V
+from pyuapi.tapfiles import TapFiles
+from pyuapi.uapi import tun as T
 from pyuapi.testkit.inject import Injector
-from tests.lib.netlink import delete_link
 from pyuapi.testkit.randframes import random_config
-from pyuapi import HashConfig, Packet, Tap
+from pyuapi import HashConfig, Packet
 from pyuapi.testkit.guardpage import GuardedBuffer
 
+from fuzz_target import Target
 from knobs import env_int, seed_from_env
-from tests.lib.taps import TapFactory, expected, mismatches, require_hash
+from tests.lib.tapdevs import DEVICE_KINDS, TapDevFactory
+from tests.lib.taps import expected, mismatches, require_hash
 from vnet_oracle import (CAP_LEN, HEADER_LEN, RSS, REPORT, DevState, decode_payload,
                          predict_get_cap, predict_get_vnet_hash, predict_hdr_sz,
-                         predict_set_vnet_hash, predict_steering, predict_vnet_be,
-                         predict_vnet_le)
+                         predict_set_iff, predict_set_vnet_hash, predict_steering,
+                         predict_vnet_be, predict_vnet_le)
 
 QUEUES = 4
 KEYS = 16
@@ -83,7 +92,10 @@ BIG_SIZES = (PAGE + 1, 2 * PAGE, 65536, 0x7FFFFFFF, 0xFFFFFFFF)
 WIDE_SIZES = (57, 58, 60, 64, 72, 100, 256, 1024, PAGE - 1, PAGE)
 GET_SIZES = SMALL_SIZES + (HEADER_LEN,) * 4 + WIDE_SIZES + BIG_SIZES
 CAP_SIZES = (0, 4, 8, 15, CAP_LEN, CAP_LEN, CAP_LEN, 17, 24, 64, PAGE) + BIG_SIZES
-NO_DEVICE_SHARE = 0.1       # calls through the /dev/net/tun fd that never attached
+IFF_CHOICES = (T.IFF_TAP | T.IFF_NO_PI | T.IFF_VNET_HDR, T.IFF_TAP | T.IFF_NO_PI,
+               T.IFF_TAP | T.IFF_NO_PI | T.IFF_VNET_HDR | T.IFF_MULTI_QUEUE,
+               T.IFF_TUN | T.IFF_NO_PI | T.IFF_VNET_HDR, T.IFF_TAP | T.IFF_VNET_HDR,
+               T.IFF_TAP | T.IFF_NO_PI | T.IFF_NAPI)      # TUNSETIFF on a /dev/tapN file
 POISON = 0xA5
 TABLE_LENGTHS = (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128,
                  129, 255, 256, 4096, 32768, 65535, 65536)
@@ -94,22 +106,22 @@ def _ename(err: int) -> str:
 
 
 def coverage_gaps(by_class: dict[str, Counter[str]], by_row: dict[str, Counter[str]],
-                  configs_applied: int, probes_done: int) -> list[str]:
+                  configs_applied: int, probes_done: int, nodev: str = "EBADFD") -> list[str]:
     """What a run of COVERAGE_CALLS calls or more must have reached and did not.
 
     Every mutation class of TUNSETVNETHASH tried on a live queue, each of
-    0/EINVAL/E2BIG/EFAULT/EBADFD answered by TUNSETVNETHASH, EBUSY by some call (the
-    rows that lock RSS/REPORT against eBPF and header changes), MIN_CONFIGS_APPLIED
-    configurations applied, and probe frames checked: without them the
-    per-call checks had nothing to catch.
+    0/EINVAL/E2BIG/EFAULT and ``nodev`` (EBADFD; ENOLINK on /dev/tapN) answered by
+    TUNSETVNETHASH, EBUSY by some call (the rows that lock RSS/REPORT against eBPF
+    and header changes), MIN_CONFIGS_APPLIED configurations applied, and probe
+    frames checked: without them the per-call checks had nothing to catch.
     """
     gaps = [f"mutation class {c!r} never tried" for c in MUTATION_CLASSES
             if not sum(by_class.get(c, Counter()).values())]
     answered = Counter[str]()
     for counts in by_row.values():
         answered.update(counts)
-    gaps += [f"TUNSETVNETHASH never answered {e}" for e in TUNSETVNETHASH_ERRNOS
-             if not answered[e]]
+    gaps += [f"TUNSETVNETHASH never answered {e}"
+             for e in TUNSETVNETHASH_ERRNOS[:-1] + (nodev,) if not answered[e]]
     if not any(c["EBUSY"] for c in by_class.values()):
         gaps.append("no call answered EBUSY")
     if configs_applied < MIN_CONFIGS_APPLIED:
@@ -141,21 +153,24 @@ class Mismatch(AssertionError):
 
 
 class Fuzzer:
-    """One run: a tap of QUEUES queues, its modelled state, the calls and the tallies."""
+    """One run: a device of QUEUES queues of ``kind``, its modelled state (fuzz_target),
+    the calls and the tallies."""
 
-    def __init__(self, rng: random.Random, make_tap: TapFactory, calls: int) -> None:
+    def __init__(self, rng: random.Random, make_tapdev: TapDevFactory, calls: int,
+                 kind: str = "tun") -> None:
         self.rng = rng
-        self.make_tap = make_tap
         self.calls = calls
         self.done = 0
-        self.tap = self._new_tap()
-        cap = require_hash(self.tap)
+        self.t = Target(make_tapdev, kind, QUEUES)
+        try:
+            cap = require_hash(self.tap)
+        except BaseException:                   # skip, or fail: the fd without a device too
+            self.t.close()
+            raise
         self.cap_types = cap.types
         self.cap_bytes = bytes(cap.pack())
-        self.unbound = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)   # no TUNSETIFF
-        self.st = DevState()
         self.gone_calls = 0
-        self.probes = probe_frames()
+        self.probes = self.t.rig.prepare(probe_frames())
         self.progs = {k: bpf.load_const_prog(k) for k in EBPF_CONSTS}
         self.guard = GuardedBuffer(2 * PAGE)          # a page-sized struct, then its table
         self.keys = [rng.randbytes(T.TUN_VNET_HASH_KEY_SIZE) for _ in range(KEYS)]
@@ -167,35 +182,32 @@ class Fuzzer:
         self.last_full = 0
         self.inj: Optional[Injector] = None
         self.configs_applied = 0
-        self.devices = 1
 
     # ------------------------------------------------------------ plumbing
-    def _new_tap(self) -> Tap:
-        return self.make_tap(queues=QUEUES)
+    @property
+    def tap(self) -> TapFiles:
+        """The device's queue files (pyuapi.Tap or pyuapi.TapDev)."""
+        return self.t.dev
+
+    @property
+    def st(self) -> DevState:
+        """The device's modelled state (a /dev/tapN file's header: self.t.view)."""
+        return self.t.st
+
+    @property
+    def devices(self) -> int:
+        """Devices made so far (one more after each deletion)."""
+        return self.t.devices
 
     def close(self) -> None:
-        """Release the programs, the socket and the guard buffer (the taps close with make_tap)."""
+        """Release the programs, the socket and the guard buffer (the devices close with
+        make_tapdev)."""
         if self.inj is not None:
             self.inj.close()
         for fd in self.progs.values():
             os.close(fd)
-        os.close(self.unbound)
+        self.t.close()
         self.guard.close()
-
-    def _pick_fd(self) -> tuple[int, str, bool]:
-        """A random fd: a queue (attached or not) or, at NO_DEVICE_SHARE, the fd that
-        never attached; the input-class suffix it implies; whether it has a device."""
-        if self.rng.random() < NO_DEVICE_SHARE:
-            return self.unbound, " (fd without TUNSETIFF)", False
-        i = self.rng.randrange(len(self.tap.fds))
-        if self.st.gone:
-            return self.tap.fds[i], " (deleted device)", True
-        return self.tap.fds[i], "" if self.tap.attached[i] else " (detached queue)", True
-
-    def _suffix(self, i: int) -> str:
-        if self.st.gone:
-            return " (deleted device)"
-        return "" if self.tap.attached[i] else " (detached queue)"
 
     def _check(self, what: str, cls: str, rc: int, allowed: frozenset[int],
                rows: Optional[list[str]] = None) -> bool:
@@ -226,6 +238,9 @@ class Fuzzer:
         if cap != self.cap_bytes:
             raise Mismatch(f"after {why}: TUNGETVNETHASHCAP {cap.hex()}, "
                            f"was {self.cap_bytes.hex()}")
+        headers = self.t.header_mismatches()
+        if headers:
+            raise Mismatch(f"after {why}: " + "; ".join(headers))
         if self.st.gone:
             return
         try:
@@ -234,9 +249,6 @@ class Fuzzer:
             raise Mismatch(f"after {why}: TUNGETVNETHASH {e}") from None
         if conf != self.st.cfg:
             raise Mismatch(f"after {why}: TUNGETVNETHASH {conf}, model {self.st.cfg}")
-        got = (self.tap.vnet_hdr_sz(), self.tap.vnet_le(), self.tap.vnet_be())
-        if got != (self.st.hdr_sz, self.st.vnet_le, self.st.vnet_be):
-            raise Mismatch(f"after {why}: (hdr_sz, le, be) = {got}, model {self.st}")
         if not probe or self.tap.numqueues == 0:
             return
         t0 = time.monotonic()
@@ -244,7 +256,8 @@ class Fuzzer:
         problems = self.probe(frame)
         if self.done - self.last_full >= FULL_PROBE_EVERY:
             fixed = self._fixed_queue()
-            problems += mismatches(self.tap, self.st.cfg, self.probes, fixed_queue=fixed)
+            problems += mismatches(self.tap, self.st.cfg, self.probes, fixed_queue=fixed,
+                                   via=self.t.rig.via)
             self.last_full = self.done
             self.probes_done += len(self.probes)
         self.probe_seconds += time.monotonic() - t0
@@ -270,8 +283,10 @@ class Fuzzer:
         h, r, q = expected(self.tap, self.st.cfg, frame)
         fixed = self._fixed_queue()
         q = fixed if fixed is not None else q
-        if self.inj is None or self.inj.ifname != self.tap.name:
-            self.inj = Injector(self.tap.name)
+        if self.inj is None or self.inj.ifname != self.t.rig.via:
+            if self.inj is not None:
+                self.inj.close()
+            self.inj = Injector(self.t.rig.via)
         self.inj.send(frame)
         poller = select.poll()
         for fd in self.tap.fds:
@@ -279,16 +294,17 @@ class Fuzzer:
         got: list[Packet] = []
         for fd, _ in poller.poll(2000):
             i = self.tap.fds.index(fd)
-            got += self.tap.drain(i, hdr_len=self.st.hdr_sz)
+            got += self.tap.drain(i, hdr_len=self.t.read_len(i))
         if len(got) != 1 or got[0].frame != frame:
             return [f"sent {frame[:40].hex()}.., read {[(p.queue, p.frame[:40].hex()) for p in got]}"]
         p, problems = got[0], []
         if q is not None and p.queue != q:
             problems.append(f"queue {p.queue}, expected {q} (hash {h:#010x} report {r})")
-        if self.st.report and (p.hash_value, p.hash_report) != (h, r):
+        report = self.st.report and self.t.has_room(p.queue)     # a short header: no hash
+        if report and (p.hash_value, p.hash_report) != (h, r):
             problems.append(f"kernel ({p.hash_value:#010x}, {p.hash_report}), "
                             f"pyuapi ({h:#010x}, {r}), header {p.vnet.hex()}")
-        if self.st.report and (p.vnet[10:12] != b"\0\0" or p.vnet[18:20] != b"\0\0"):
+        if report and (p.vnet[10:12] != b"\0\0" or p.vnet[18:20] != b"\0\0"):
             problems.append(f"num_buffers/padding not zero: {p.vnet.hex()}")
         return problems
 
@@ -385,33 +401,37 @@ class Fuzzer:
         if cls == "cut short at the guard page":
             readable = self.rng.randrange(len(data))
         addr = self.guard.place(data, readable)
-        fd, suffix, bound = self._pick_fd()
-        allowed, rows = predict_set_vnet_hash(data, readable, self.st, self.cap_types, bound)
+        i, fd, suffix, bound = self.t.pick(self.rng)
+        allowed, rows = predict_set_vnet_hash(data, readable, self.t.view(i), self.cap_types,
+                                              bound)
         cls += suffix
         rc = sysio.ioctl(fd, T.TUNSETVNETHASH, addr)
         what = f"TUNSETVNETHASH {cls} {data[:HEADER_LEN + 16].hex()}.. readable={readable}"
         if self._check(what, cls, rc, allowed, rows):
-            self.st.cfg = decode_payload(data).canonical()
+            self.t.st.cfg = decode_payload(data).canonical()
             self.configs_applied += 1
         self.verify(what)
 
     # ------------------------------------------------------------ other ioctls
     def _set_int(self, name: str, request: int, value: int, cls: str,
-                 predict: Callable[[bool], frozenset[int]]) -> bool:
-        """``predict(bound)``: the errnos for an fd with (True) or without a device."""
-        fd, suffix, bound = self._pick_fd()
+                 predict: Callable[[DevState, bool], frozenset[int]]) -> Optional[int]:
+        """``predict(state, bound)``: the errnos for a file of that state, with (True) or
+        without a device.  The index of the file (UNBOUND: the one without a device) on
+        success, else None."""
+        i, fd, suffix, bound = self.t.pick(self.rng)
         rc = sysio.ioctl(fd, request, ctypes.c_int(value))
-        return self._check(f"{name} {value}", cls + suffix, rc, predict(bound))
+        ok = self._check(f"{name} {value}", cls + suffix, rc, predict(self.t.view(i), bound))
+        return i if ok else None
 
     def set_hdr_sz(self) -> None:
         size = self.rng.choice(HDR_SIZES)
         cls = ("TUNSETVNETHDRSZ < 10" if size < 10 else "TUNSETVNETHDRSZ 10..19" if size < 20
                else "TUNSETVNETHDRSZ >= 20")
-        ok = self._set_int("TUNSETVNETHDRSZ", T.TUNSETVNETHDRSZ, size, cls,
-                           lambda bound: predict_hdr_sz(size, self.st, bound))
-        if ok:
-            self.st.hdr_sz = size
-        self.verify(f"TUNSETVNETHDRSZ {size}", probe=not ok)
+        i = self._set_int("TUNSETVNETHDRSZ", T.TUNSETVNETHDRSZ, size, cls,
+                          lambda st, bound: predict_hdr_sz(size, st, bound))
+        if i is not None:
+            self.t.set_hdr(i, hdr_sz=size)
+        self.verify(f"TUNSETVNETHDRSZ {size}", probe=i is None)
 
     def _set_endian(self, name: str, attr: str,
                     predict: Callable[[bool, DevState, bool], frozenset[int]]) -> None:
@@ -419,11 +439,11 @@ class Fuzzer:
         model's field for it."""
         on = self.rng.random() < 0.5
         what = f"{name} {int(on)}"
-        ok = self._set_int(name, getattr(T, name), int(on), what,
-                           lambda bound: predict(on, self.st, bound))
-        if ok:
-            setattr(self.st, attr, on)
-        self.verify(what, probe=not ok)
+        i = self._set_int(name, getattr(T, name), int(on), what,
+                          lambda st, bound: predict(on, st, bound))
+        if i is not None:
+            self.t.set_hdr(i, **{attr: on})
+        self.verify(what, probe=i is None)
 
     def set_le(self) -> None:
         self._set_endian("TUNSETVNETLE", "vnet_le", predict_vnet_le)
@@ -437,9 +457,25 @@ class Fuzzer:
         value = self.progs[k] if attach else -1
         cls = "TUNSETSTEERINGEBPF attach" if attach else "TUNSETSTEERINGEBPF detach"
         if self._set_int("TUNSETSTEERINGEBPF", T.TUNSETSTEERINGEBPF, value, cls,
-                         lambda bound: predict_steering(attach, self.st, bound)):
-            self.st.ebpf = k if attach else None
+                         lambda st, bound: predict_steering(attach, st, bound)) is not None:
+            self.t.st.ebpf = k if attach else None
         self.verify(cls)
+
+    def set_iff(self) -> None:
+        """TUNSETIFF on a /dev/tapN file: its IFF_VNET_HDR (tap.c), EBUSY without it under
+        REPORT, EINVAL for flags other than IFF_TAP | IFF_NO_PI (+ TAP_IFFEATURES)."""
+        flags = self.rng.choice(IFF_CHOICES)
+        i, fd, suffix, _bound = self.t.pick(self.rng)
+        ifr = T.ifreq()
+        ifr.ifr_ifru.ifru_flags = ctypes.c_short(flags).value
+        rc = sysio.ioctl(fd, T.TUNSETIFF, ifr)
+        cls = "TUNSETIFF " + ("without IFF_VNET_HDR" if not flags & T.IFF_VNET_HDR
+                              else "with IFF_VNET_HDR")
+        ok = self._check(f"TUNSETIFF {flags:#x}", cls + suffix, rc,
+                         predict_set_iff(flags, self.t.view(i)))
+        if ok:
+            self.t.set_hdr(i, vnet_hdr=bool(flags & T.IFF_VNET_HDR))
+        self.verify(f"TUNSETIFF {flags:#x}", probe=not ok)
 
     def setqueue(self) -> None:
         i = self.rng.randrange(len(self.tap.fds))
@@ -474,7 +510,7 @@ class Fuzzer:
 
     def get_cap(self) -> None:
         """TUNGETVNETHASHCAP with a fuzzed size: the 16 bytes, zeros up to size, nothing more."""
-        fd, suffix, _bound = self._pick_fd()
+        _i, fd, suffix, _bound = self.t.pick(self.rng)
         size = self.rng.choice(CAP_SIZES)
         buf = self._sized(size, CAP_LEN, 0)
         rc = sysio.ioctl(fd, T.TUNGETVNETHASHCAP, buf)
@@ -491,7 +527,7 @@ class Fuzzer:
     def get_vnet_hash(self) -> None:
         """TUNGETVNETHASH with a fuzzed size: the model's configuration, zeros up to size,
         the table at offset size, nothing past it; nothing written when it fails."""
-        fd, suffix, bound = self._pick_fd()
+        i, fd, suffix, bound = self.t.pick(self.rng)
         size = self.rng.choice(GET_SIZES)
         room = 2 * T.MAX_TABLE_LENGTH
         buf = self._sized(size, HEADER_LEN, room)
@@ -499,7 +535,8 @@ class Fuzzer:
         cls = ("TUNGETVNETHASH size < 56" if size < HEADER_LEN else "TUNGETVNETHASH size > a page"
                if size > PAGE else "TUNGETVNETHASH size ok")
         what = f"TUNGETVNETHASH size={size}{suffix}"
-        if not self._check(what, cls + suffix, rc, predict_get_vnet_hash(size, self.st, bound)):
+        if not self._check(what, cls + suffix, rc,
+                           predict_get_vnet_hash(size, self.t.view(i), bound)):
             self._untouched(what, buf, size)
             return
         raw, n = buf.raw, len(self.st.cfg.table)
@@ -511,9 +548,10 @@ class Fuzzer:
 
     # ------------------------------------------------------------ data path
     def read_all(self) -> None:
-        """read() every queue: nothing is pending (EAGAIN); EBADFD without a device."""
+        """read() every queue: nothing is pending (EAGAIN); EBADFD without a device (a
+        /dev/tapN file: EAGAIN, its queue simply gets nothing)."""
         for i, fd in enumerate(self.tap.fds):
-            live = not self.st.gone
+            live = not self.st.gone or self.t.per_file
             try:
                 data = os.read(fd, 65536 + 256)
                 raise Mismatch(f"read fd {i}: unexpected {len(data)}-byte packet "
@@ -523,42 +561,41 @@ class Fuzzer:
             except OSError as e:
                 rc = -(e.errno or 0)
             allowed = frozenset({errno.EAGAIN if live else errno.EBADFD})
-            self._check(f"read fd {i}", "read" + self._suffix(i), rc, allowed)
+            self._check(f"read fd {i}", "read" + self.t.suffix(i), rc, allowed)
 
     def write_all(self) -> None:
-        """write() a frame (zero vnet header) on every queue: accepted, or EBADFD without a device.
+        """write() a frame (zero vnet header) on every queue: accepted, or EBADFD without a
+        device (tap.c drops it and answers its length).
 
         The frame is addressed to a MAC nobody has: the stack drops it.
         """
         frame = P.ether(bytes(28), 0x88B5, dst=b"\x02\x00\x00\x00\x00\x99")
-        pkt = bytes(max(self.st.hdr_sz, 10)) + frame
         for i, fd in enumerate(self.tap.fds):
-            live = not self.st.gone
+            pkt = bytes(max(self.t.read_len(i), 10) if self.t.read_len(i) else 0) + frame
+            live = not self.st.gone or self.t.per_file
             try:
                 n = os.write(fd, pkt)
                 rc = 0 if n == len(pkt) else -errno.EIO
             except OSError as e:
                 rc = -(e.errno or 0)
-            self._check(f"write fd {i}", "write" + self._suffix(i), rc,
+            self._check(f"write fd {i}", "write" + self.t.suffix(i), rc,
                         frozenset() if live else frozenset({errno.EBADFD}))
 
     # ------------------------------------------------------------ device lifetime
     def delete(self) -> None:
-        """RTM_DELLINK with every queue fd still open; the fds answer EBADFD from now on."""
+        """RTM_DELLINK with every queue fd still open; the hash ioctls answer EBADFD
+        (ENOLINK on /dev/tapN) from now on."""
         if self.st.gone:
             return
-        delete_link(self.tap.name)
-        self.st = DevState(gone=True)
+        self.t.delete()
         self.gone_calls = 0
         self.log.append(f"deleted {self.tap.name}")
         self.verify("device deletion")
 
     def _replace_if_gone(self) -> None:
         if self.st.gone and self.gone_calls >= 20:
-            self.tap.close()
-            self.tap = self._new_tap()
-            self.st = DevState()
-            self.devices += 1
+            self.t.replace()
+            self.probes = self.t.rig.prepare(probe_frames())
         elif self.st.gone:
             self.gone_calls += 1
 
@@ -575,7 +612,10 @@ class Fuzzer:
         elif r < 0.73:
             self.set_be()
         elif r < 0.80:
-            self.steering()
+            if self.t.per_file and self.rng.random() < 0.6:
+                self.set_iff()
+            else:
+                self.steering()
         elif r < 0.87:
             self.setqueue()
         elif r < 0.89:
@@ -599,22 +639,24 @@ class Fuzzer:
         return "\n".join(lines)
 
 
-def test_ioctl_fuzz(make_tap: TapFactory, record_summary: Callable[[str], None]) -> None:
+@pytest.mark.parametrize("kind", DEVICE_KINDS)
+def test_ioctl_fuzz(make_tapdev: TapDevFactory, record_summary: Callable[[str], None],
+                    kind: str) -> None:
     seed = seed_from_env("TUNRSS_FUZZ_SEED")
     calls = env_int("TUNRSS_FUZZ_CALLS", 2000)
-    print(f"TUNRSS_FUZZ_SEED={seed} TUNRSS_FUZZ_CALLS={calls}", flush=True)
-    fz = Fuzzer(random.Random(seed), make_tap, calls)
+    print(f"TUNRSS_FUZZ_SEED={seed} TUNRSS_FUZZ_CALLS={calls} ({kind})", flush=True)
+    fz = Fuzzer(random.Random(seed), make_tapdev, calls, kind)
     start = time.monotonic()
     try:
         while fz.done < calls:
             fz.step()
     except Mismatch as e:
-        pytest.fail(f"TUNRSS_FUZZ_SEED={seed}: {e}\nlast calls:\n  " + "\n  ".join(fz.log),
-                    pytrace=False)
+        pytest.fail(f"TUNRSS_FUZZ_SEED={seed} ({kind}): {e}\nlast calls:\n  "
+                    + "\n  ".join(fz.log), pytrace=False)
     finally:
         seconds = time.monotonic() - start
         record_summary(
-            f"ioctl fuzz: TUNRSS_FUZZ_SEED={seed}: {fz.done} calls in {seconds:.1f}s "
+            f"ioctl fuzz ({kind}): TUNRSS_FUZZ_SEED={seed}: {fz.done} calls in {seconds:.1f}s "
             f"({fz.done / max(seconds, 1e-9):.0f}/s), {fz.configs_applied} configurations "
             f"applied, {fz.probes_done} probe frames checked ({fz.probe_seconds:.1f}s), "
             f"{fz.devices} device(s)\n"
@@ -622,19 +664,20 @@ def test_ioctl_fuzz(make_tap: TapFactory, record_summary: Callable[[str], None])
             + fz.table(fz.by_row, "TUNSETVNETHASH: docs/design.md rows broken"))
         fz.close()
     if calls >= COVERAGE_CALLS:
-        gaps = coverage_gaps(fz.by_class, fz.by_row, fz.configs_applied, fz.probes_done)
-        assert not gaps, f"TUNRSS_FUZZ_SEED={seed}: the run did not reach: {gaps}"
+        gaps = coverage_gaps(fz.by_class, fz.by_row, fz.configs_applied, fz.probes_done,
+                             errno.errorcode[fz.st.nodev_errno])
+        assert not gaps, f"TUNRSS_FUZZ_SEED={seed} ({kind}): the run did not reach: {gaps}"
 
 
-def test_probe_detects_a_wrong_model(make_tap: TapFactory) -> None:
+@pytest.mark.parametrize("kind", DEVICE_KINDS)
+def test_probe_detects_a_wrong_model(make_tapdev: TapDevFactory, kind: str) -> None:
     """The fuzzer's probe is not vacuous: a model that differs from the kernel fails it."""
-    fz = Fuzzer(random.Random(7), make_tap, 0)
+    fz = Fuzzer(random.Random(7), make_tapdev, 0, kind)
     try:
-        fz.tap.set_vnet_le(True)
-        fz.tap.set_vnet_hdr_sz(V.VNET_HDR_V1_HASH_LEN)
+        fz.t.ready_for_report()
         real = HashConfig(RSS | REPORT, fz.cap_types, fz.keys[0], (0, 1, 2, 3))
         fz.tap.set_vnet_hash(real)
-        fz.st = DevState(real, V.VNET_HDR_V1_HASH_LEN, True)
+        fz.st.cfg = real
         assert all(fz.probe(f) == [] for f in fz.probes)
         fz.st.cfg = dataclasses.replace(real, key=fz.keys[1])          # other hash values
         assert any(fz.probe(f) for f in fz.probes)

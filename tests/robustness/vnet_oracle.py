@@ -15,6 +15,14 @@ IFF_DETACH_QUEUE keeps it, so device ioctls, reads and writes through it
 still work), TUNSETQUEUE EINVAL when the queue is already in the requested
 state, TUNSETVNETHDRSZ EINVAL below sizeof(struct virtio_net_hdr).
 
+The /dev/tapN files of macvtap/ipvtap (drivers/net/tap.c, DevState.tap)
+answer the same rows with these differences: the vnet header (size,
+TUN_VNET_LE/BE, IFF_VNET_HDR) belongs to each file, so the state passed in
+is that of the calling file (DevState.for_file) and its header ioctls work
+on a file whose link was deleted; REPORT needs the file's IFF_VNET_HDR and
+locks TUNSETIFF without it (EBUSY); a deleted link answers ENOLINK where
+tun answers EBADFD; there is no TUNSETSTEERINGEBPF (EINVAL).
+
 When one input breaks several rows, docs/design.md does not say which
 errno wins, so the prediction is the *set* of the rows' errnos and the
 kernel may answer any of them; with one row the prediction is exact.
@@ -26,7 +34,7 @@ import errno
 import re
 import struct
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from pyuapi.uapi import tun as T
@@ -41,14 +49,31 @@ CAP_LEN = T.TUN_VNET_HASH_CAP_SIZE_VER0             # sizeof(struct tun_vnet_has
 _HEADER = struct.Struct("=IHHIH2s40s")              # if_tun.h struct tun_vnet_hash
 VNET_HDR_MIN = 10                                   # sizeof(struct virtio_net_hdr)
 
-__all__ = ["DevState", "decode_payload", "design_row", "predict_set_vnet_hash", "predict_hdr_sz",
-           "predict_vnet_le", "predict_vnet_be", "predict_steering", "predict_get_vnet_hash",
-           "predict_get_cap", "table_bytes", "full_cap"]
+__all__ = ["DevState", "FileHdr", "decode_payload", "design_row", "predict_set_vnet_hash",
+           "predict_hdr_sz", "predict_set_iff", "predict_vnet_le", "predict_vnet_be",
+           "predict_steering", "predict_get_vnet_hash", "predict_get_cap", "table_bytes",
+           "full_cap"]
+
+
+@dataclass
+class FileHdr:
+    """The vnet header of one /dev/tapN file (struct tap_queue vnet_hdr_sz, flags; tap_open)."""
+
+    hdr_sz: int = VNET_HDR_MIN
+    vnet_le: bool = False
+    vnet_be: bool = False
+    vnet_hdr: bool = True
+
+    @property
+    def read_len(self) -> int:
+        """Bytes of vnet header in front of a packet read from the file."""
+        return self.hdr_sz if self.vnet_hdr else 0
 
 
 @dataclass
 class DevState:
-    """The device-wide state the predictions depend on (struct tun_struct fields)."""
+    """The state the predictions depend on (struct tun_struct fields; for a /dev/tapN
+    file, ``tap``, its device's and its own: :meth:`for_file`)."""
 
     cfg: HashConfig = HashConfig.disabled()      # flags 0: no hashing
     hdr_sz: int = VNET_HDR_MIN           # TUNSETVNETHDRSZ (tun->vnet_hdr_sz)
@@ -56,6 +81,23 @@ class DevState:
     vnet_be: bool = False                # TUN_VNET_BE
     ebpf: Optional[int] = None           # return value of the attached steering program
     gone: bool = False                   # the device was deleted
+    vnet_hdr: bool = True                # IFF_VNET_HDR (the harness's tun taps always have it)
+    tap: bool = False                    # a /dev/tapN file of macvtap/ipvtap
+
+    def for_file(self, hdr: FileHdr) -> "DevState":
+        """This device state seen from a /dev/tapN file with header ``hdr``."""
+        return replace(self, hdr_sz=hdr.hdr_sz, vnet_le=hdr.vnet_le, vnet_be=hdr.vnet_be,
+                       vnet_hdr=hdr.vnet_hdr)
+
+    @property
+    def nodev_errno(self) -> int:
+        """What the hash ioctls answer without a device: EBADFD (tun), ENOLINK (tap.c)."""
+        return errno.ENOLINK if self.tap else errno.EBADFD
+
+    def header_gone(self, bound: bool) -> bool:
+        """Whether a header ioctl answers EBADFD: tun without a device (tap.c's header
+        belongs to the file and needs none)."""
+        return not self.tap and (self.gone or not bound)
 
     @property
     def little_endian(self) -> bool:
@@ -164,18 +206,21 @@ def predict_set_vnet_hash(data: bytes, readable: int, st: DevState, cap_types: i
     if arg:
         return frozenset(e for e, _r in arg), [r for _e, r in arg]
     if st.gone or not bound:
-        return frozenset({errno.EBADFD}), ["valid argument, fd without device"]
+        return frozenset({st.nodev_errno}), ["valid argument, fd without device"]
     if cfg.flags & RSS and st.ebpf is not None:
         dev.append((errno.EBUSY, "RSS while a steering eBPF program is attached"))
+    if cfg.flags & REPORT and not st.vnet_hdr:
+        dev.append((errno.EINVAL, "REPORT and no IFF_VNET_HDR"))
     if not dev:
         return frozenset(), ["(none: must succeed)"]
     return frozenset(e for e, _r in dev), [r for _e, r in dev]
 
 
 def predict_get_vnet_hash(size: int, st: DevState, bound: bool = True) -> frozenset[int]:
-    """TUNGETVNETHASH: EBADFD without a device (checked first), then EINVAL/E2BIG on the size."""
+    """TUNGETVNETHASH: EBADFD (tap: ENOLINK) without a device (checked first), then
+    EINVAL/E2BIG on the size."""
     if st.gone or not bound:
-        return frozenset({errno.EBADFD})
+        return frozenset({st.nodev_errno})
     if size < HEADER_LEN:
         return frozenset({errno.EINVAL})
     return frozenset({errno.E2BIG}) if size > T.MAX_ARG_SIZE else frozenset()
@@ -190,7 +235,7 @@ def predict_get_cap(size: int) -> frozenset[int]:
 
 def predict_hdr_sz(size: int, st: DevState, bound: bool = True) -> frozenset[int]:
     """TUNSETVNETHDRSZ: EINVAL below 10; EBUSY below 20 while REPORT is on."""
-    if st.gone or not bound:
+    if st.header_gone(bound):
         return frozenset({errno.EBADFD})
     if size < VNET_HDR_MIN:
         return frozenset({errno.EINVAL})
@@ -201,22 +246,41 @@ def predict_hdr_sz(size: int, st: DevState, bound: bool = True) -> frozenset[int
 
 def predict_vnet_le(on: bool, st: DevState, bound: bool = True) -> frozenset[int]:
     """TUNSETVNETLE: EBUSY when clearing it makes the header big endian while REPORT is on."""
-    if st.gone or not bound:
+    if st.header_gone(bound):
         return frozenset({errno.EBADFD})
-    after = DevState(st.cfg, st.hdr_sz, on, st.vnet_be)
+    after = replace(st, vnet_le=on)
     return frozenset({errno.EBUSY}) if st.report and not after.little_endian else frozenset()
 
 
 def predict_vnet_be(on: bool, st: DevState, bound: bool = True) -> frozenset[int]:
     """TUNSETVNETBE: EBUSY when setting it makes the header big endian while REPORT is on."""
-    if st.gone or not bound:
+    if st.header_gone(bound):
         return frozenset({errno.EBADFD})
-    after = DevState(st.cfg, st.hdr_sz, st.vnet_le, on)
+    after = replace(st, vnet_be=on)
     return frozenset({errno.EBUSY}) if st.report and not after.little_endian else frozenset()
 
 
 def predict_steering(attach: bool, st: DevState, bound: bool = True) -> frozenset[int]:
-    """TUNSETSTEERINGEBPF: EBUSY when attaching while RSS is on; detaching (-1) always works."""
+    """TUNSETSTEERINGEBPF: EBUSY when attaching while RSS is on; detaching (-1) always works.
+
+    tap.c has no such ioctl: EINVAL (tun_vnet_ioctl's default).
+    """
+    if st.tap:
+        return frozenset({errno.EINVAL})
     if st.gone or not bound:
         return frozenset({errno.EBADFD})
     return frozenset({errno.EBUSY}) if attach and st.rss else frozenset()
+
+
+TAP_IFFEATURES = T.IFF_VNET_HDR | T.IFF_MULTI_QUEUE
+
+
+def predict_set_iff(flags: int, st: DevState) -> frozenset[int]:
+    """TUNSETIFF on a /dev/tapN file (tap.c tap_ioctl): EINVAL unless the flags are
+    IFF_TAP | IFF_NO_PI plus TAP_IFFEATURES; EBUSY without IFF_VNET_HDR while its
+    device reports the hash."""
+    if flags & ~TAP_IFFEATURES & 0xFFFF != T.IFF_TAP | T.IFF_NO_PI:
+        return frozenset({errno.EINVAL})
+    if not flags & T.IFF_VNET_HDR and st.report and not st.gone:
+        return frozenset({errno.EBUSY})
+    return frozenset()

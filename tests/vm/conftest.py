@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""tests/vm (run in the VM by `make vm-test`): the fixtures of tests.lib.taps.
+"""tests/vm (run in the VM by `make vm-test`): the fixtures of tests.lib.taps
+and tests.lib.tapdevs (macvtap/ipvtap).
 
 Every test here needs root and /dev/net/tun (else it skips) and runs in a
 network namespace of its own; see tests/lib/taps.py for the skip/fail
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.lib.taps"]
+pytest_plugins = ["tests.lib.taps", "tests.lib.tapdevs"]
 
 
 @pytest.fixture(autouse=True)

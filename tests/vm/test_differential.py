@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Differential test (issue 4): thousands of random frames under random
 configurations through a multiqueue tap; every packet's queue, hash_value
-and hash_report compared with pyuapi.rss.
+and hash_report compared with pyuapi.rss.  It runs for each device kind of
+tests.lib.tapdevs: a tun tap, and the /dev/tapN files of a macvtap and an
+ipvtap (drivers/net/tap.c), which get the frames from their lower device
+(an ipvtap only those for its addresses: Rig.prepare).
 
 The seed is printed (``TUNRSS_SEED=<n>``; pytest shows it with -s or on
 failure); set TUNRSS_SEED to replay a run.  TUNRSS_DIFF_ROUNDS and
@@ -9,7 +12,9 @@ TUNRSS_DIFF_FRAMES size the run (default 24 x 200 frames).
 
 Besides the per-frame comparison (tests.lib.taps.mismatches: every frame
 read exactly once), the kernel's own count of frames it passed to the
-queues (IFLA_STATS64 tx_packets) must equal the frames sent, and the run
+queues (IFLA_STATS64 tx_packets of the tun link; rx_packets of a
+macvtap/ipvtap link, counted as macvlan/ipvlan hand them to it) must equal
+the frames sent, and the run
 must not have been vacuous: pyuapi predicted at least MIN_REPORTS
 distinct hash reports for frames compared with REPORT on, and RSS frames
 on at least two queues.
@@ -24,10 +29,11 @@ import pytest
 
 from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.testkit.randframes import random_config, random_frame
-from pyuapi import Tap
+from pyuapi.tapfiles import TapFiles
 
 from tests.lib.netlink import link_stats
-from tests.lib.taps import TapFactory, expected, mismatches, report_ready, require_hash
+from tests.lib.tapdevs import DEVICE_KINDS, TapDevFactory
+from tests.lib.taps import expected, mismatches, report_ready, require_hash
 
 QUEUES = 8
 MIN_REPORTS = 6           # of the 10 report values (NONE included), over the default run
@@ -38,7 +44,7 @@ def _seed() -> int:
     return int(env, 0) if env else random.SystemRandom().randrange(1 << 32)
 
 
-def _reshape_queues(rng: random.Random, tap: Tap) -> None:
+def _reshape_queues(rng: random.Random, tap: TapFiles) -> None:
     """Randomly detach/attach queues, keeping at least one attached."""
     for i in range(len(tap.fds)):
         if rng.random() < 0.3:
@@ -48,20 +54,23 @@ def _reshape_queues(rng: random.Random, tap: Tap) -> None:
                 tap.attach_queue(i)
 
 
-def test_differential(make_tap: TapFactory) -> None:
+@pytest.mark.parametrize("kind", DEVICE_KINDS)
+def test_differential(make_tapdev: TapDevFactory, kind: str) -> None:
     seed = _seed()
     print(f"TUNRSS_SEED={seed}")
     rounds = int(os.environ.get("TUNRSS_DIFF_ROUNDS", "24"))
     per_round = int(os.environ.get("TUNRSS_DIFF_FRAMES", "200"))
     rng = random.Random(seed)
-    tap = make_tap(queues=QUEUES)
+    rig = make_tapdev(kind, QUEUES)
+    tap = rig.dev
     cap = require_hash(tap)
     report_ready(tap)
     seq = 0
     total = 0
     reports: set[int] = set()        # predicted hash_report of frames compared with REPORT
     rss_fds: set[int] = set()        # predicted fd index of frames compared with RSS
-    before = link_stats(tap.name)["tx_packets"]
+    counter = "tx_packets" if kind == "tun" else "rx_packets"
+    before = link_stats(tap.name)[counter]
     for rnd in range(rounds):
         _reshape_queues(rng, tap)
         cfg = random_config(rng, cap.types, max_queue=2 * QUEUES)
@@ -74,26 +83,27 @@ def test_differential(make_tap: TapFactory) -> None:
             if f not in seen:
                 seen.add(f)
                 frames.append(f)
+        frames = list(dict.fromkeys(rig.prepare(frames)))     # readdressed: still distinct
         for f in frames:
             _, r, q = expected(tap, cfg, f)
             if cfg.flags & T.TUN_VNET_HASH_REPORT:
                 reports.add(r)
             if q is not None:
                 rss_fds.add(q)
-        problems = mismatches(tap, cfg, frames)
+        problems = mismatches(tap, cfg, frames, via=rig.via)
         total += len(frames)
         if problems:
             head = "\n".join(problems[:20])
-            pytest.fail(f"TUNRSS_SEED={seed} round {rnd}: {len(problems)} difference(s) with "
-                        f"flags={cfg.flags:#x} types={V.types_str(cfg.types)} "
+            pytest.fail(f"TUNRSS_SEED={seed} {kind} round {rnd}: {len(problems)} difference(s) "
+                        f"with flags={cfg.flags:#x} types={V.types_str(cfg.types)} "
                         f"table={list(cfg.table)} unclassified={cfg.unclassified_queue} "
                         f"key={cfg.key.hex()} queues={tap.numqueues} order={tap.order}\n{head}",
                         pytrace=False)
     tap.disable_vnet_hash()
-    passed = link_stats(tap.name)["tx_packets"] - before
-    print(f"TUNRSS_SEED={seed}: {total} frames in {rounds} configurations, no difference; "
-          f"tx_packets +{passed}; reports {sorted(reports)}; RSS fds {sorted(rss_fds)}")
-    assert passed == total, (f"TUNRSS_SEED={seed}: the tap counted {passed} frames passed to "
+    passed = link_stats(tap.name)[counter] - before
+    print(f"TUNRSS_SEED={seed} {kind}: {total} frames in {rounds} configurations, no difference; "
+          f"{counter} +{passed}; reports {sorted(reports)}; RSS fds {sorted(rss_fds)}")
+    assert passed == total, (f"TUNRSS_SEED={seed}: the {kind} counted {passed} frames passed to "
                              f"its queues, {total} were sent and read once each")
     if rounds * per_round >= 24 * 200:            # the default run or larger
         assert len(reports) >= MIN_REPORTS, f"TUNRSS_SEED={seed}: reports {sorted(reports)}"

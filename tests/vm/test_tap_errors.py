@@ -8,47 +8,21 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
-from pyuapi.testkit import bpf, packets as P
-from pyuapi.uapi import tun as T, virtio_net as V
-from pyuapi.errors import FeatureMissingError, TunError
+from pyuapi.testkit import bpf
+from pyuapi.uapi import tun as T
+from pyuapi.errors import TunError
 from pyuapi import HashConfig, Tap
 from pyuapi.testkit.guardpage import GuardedBuffer
 
+from tests.lib.hashcases import (E2BIG_ROWS, EINVAL_ROWS, base_cfg, expect_errno, other_cfg,
+                                 probes)
 from tests.lib.taps import mismatches
 
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
-K1 = bytes(range(0x40, 0x68))
-K2 = bytes(range(0x90, 0xB8))
-
-
-def probes() -> list[bytes]:
-    s4, d4, s6, d6 = "10.7.0.1", "10.7.0.2", "2001:db8:7::1", "2001:db8:7::2"
-    return [
-        P.ether(P.ipv4(s4, d4, 6, P.tcp(s4, d4, 1111, 2222)), P.ETH_P_IP),
-        P.udp4_frame(s4, d4, 3333, 4444),
-        P.ether(P.ipv6(s6, d6, 6, P.tcp(s6, d6, 5555, 6666)), P.ETH_P_IPV6),
-        P.ether(P.ipv6(s6, d6, 17, P.udp(s6, d6, 7, 8), ext=[P.rh2("2001:db8:7::9")]),
-                P.ETH_P_IPV6),
-        P.ether(b"\x00\x01\x08\x00\x06\x04\x00\x01" + bytes(20), P.ETH_P_ARP),
-    ]
-
-
-def base_cfg(cap: T.tun_vnet_hash_cap, flags: int = RSS | REPORT) -> HashConfig:
-    """The earlier configuration: with RSS, most IP frames to fd-queue 2,
-    non-IP to 1; without RSS no table and no unclassified queue (EINVAL)."""
-    if not flags & RSS:
-        return HashConfig(flags, cap.types, K1)
-    return HashConfig(flags, cap.types, K1, (2, 2, 2, 2, 2, 2, 2, 0), unclassified_queue=1)
-
-
-def other_cfg() -> HashConfig:
-    """A valid configuration that would steer and hash observably differently."""
-    return HashConfig(RSS | REPORT, V.VIRTIO_NET_RSS_HASH_TYPE_IPv4, K2, (3, 3, 3, 3),
-                      unclassified_queue=0)
 
 
 def unchanged(tap: Tap, base: HashConfig, fixed_queue: int | None = None) -> list[str]:
@@ -67,48 +41,6 @@ def tap_base(hash_tap: tuple[Tap, T.tun_vnet_hash_cap]
     tap.set_vnet_hash(cfg)
     assert unchanged(tap, cfg) == []
     yield tap, cap, cfg
-
-
-def expect_errno(err: int, ioctl: str, fn: Callable[[], object]) -> TunError:
-    with pytest.raises(TunError) as ei:
-        fn()
-    e = ei.value
-    assert not isinstance(e, FeatureMissingError), str(e)
-    assert (e.errno, e.ioctl) == (err, ioctl), str(e)
-    return e
-
-
-def unsupported_bit(cap: T.tun_vnet_hash_cap) -> int:
-    free = ~cap.types & 0xFFFFFFFF
-    return free & -free
-
-
-EINVAL_ROWS: dict[str, Callable[[T.tun_vnet_hash_cap], HashConfig]] = {
-    "flags-unknown-bit": lambda c: dataclasses.replace(other_cfg(), flags=RSS | REPORT | 0x4),
-    "flags-high-bit": lambda c: dataclasses.replace(other_cfg(), flags=REPORT | 0x8000),
-    "pad-not-zero": lambda c: dataclasses.replace(other_cfg(), pad=b"\x00\x01"),
-    "pad-first-byte": lambda c: dataclasses.replace(other_cfg(), pad=b"\x80\x00"),
-    "types-unsupported": lambda c: dataclasses.replace(other_cfg(),
-                                                       types=unsupported_bit(c) | 1),
-    "table-not-power-of-two": lambda c: dataclasses.replace(other_cfg(), table=(3, 3, 3)),
-    "table-longer-than-128": lambda c: dataclasses.replace(other_cfg(), table=(3,) * 256),
-    "mask-without-rss": lambda c: dataclasses.replace(other_cfg(), flags=REPORT, mask=1),
-    "unclassified-without-rss": lambda c: dataclasses.replace(other_cfg(), flags=REPORT,
-                                                              unclassified_queue=1),
-    "flags-0-types": lambda c: HashConfig(0, V.VIRTIO_NET_RSS_HASH_TYPE_IPv4, bytes(40)),
-    "flags-0-key": lambda c: HashConfig(0, 0, K2),
-    "flags-0-mask": lambda c: HashConfig(0, 0, bytes(40), mask=1),
-    "flags-0-unclassified": lambda c: HashConfig(0, 0, bytes(40), unclassified_queue=2),
-    "size-below-56": lambda c: dataclasses.replace(other_cfg(), size=55),
-    "size-0": lambda c: dataclasses.replace(other_cfg(), size=0),
-}
-E2BIG_ROWS: dict[str, Callable[[T.tun_vnet_hash_cap], HashConfig]] = {
-    "size-above-a-page": lambda c: dataclasses.replace(other_cfg(), size=T.MAX_ARG_SIZE + 1),
-    "size-u32-max": lambda c: dataclasses.replace(other_cfg(), size=0xFFFFFFFF),
-    "tail-last-byte": lambda c: dataclasses.replace(other_cfg(), size=64, tail=bytes(7) + b"\1"),
-    "tail-first-byte": lambda c: dataclasses.replace(other_cfg(), size=T.MAX_ARG_SIZE,
-                                                     tail=b"\x80"),
-}
 
 
 @pytest.mark.parametrize("row", list(EINVAL_ROWS))

@@ -12,46 +12,11 @@ from pyuapi.uapi import tun as T, virtio_net as V
 from pyuapi.testkit.inject import Injector
 from pyuapi import HashConfig, Tap
 
+from tests.lib.hashcases import sample_frames
 from tests.lib.taps import collect, mismatches
 
 RSS, REPORT = T.TUN_VNET_HASH_RSS, T.TUN_VNET_HASH_REPORT
 ALL = V.VIRTIO_NET_RSS_HASH_TYPE_ALL
-
-
-def sample_frames(n: int = 0) -> list[bytes]:
-    """One frame per hashing rule (distinct bytes), plus ``n`` random TCP/UDP ones."""
-    s4, d4, s6, d6 = "10.1.0.1", "10.2.0.2", "2001:db8::1", "2001:db8::2"
-    home, care = "2001:db8:aa::1", "2001:db8:bb::2"
-    out = [
-        P.ether(P.ipv4(s4, d4, 6, P.tcp(s4, d4, 1, 2)), P.ETH_P_IP),
-        P.udp4_frame(s4, d4, 3, 4),
-        P.ether(P.ipv4(s4, d4, 1, P.icmpv4_echo()), P.ETH_P_IP),
-        P.ether(P.ipv4(s4, d4, 6, P.tcp(s4, d4, 5, 6), options=b"\x01" * 4), P.ETH_P_IP),
-        P.ether(P.ipv4(s4, d4, 6, P.tcp(s4, d4, 7, 8), mf=True), P.ETH_P_IP),
-        P.ether(P.ipv4(s4, d4, 6, b"later-fragment", frag_offset=9), P.ETH_P_IP),
-        P.ether(P.ipv6(s6, d6, 6, P.tcp(s6, d6, 9, 10)), P.ETH_P_IPV6),
-        P.ether(P.ipv6(s6, d6, 17, P.udp(s6, d6, 11, 12)), P.ETH_P_IPV6),
-        P.ether(P.ipv6(s6, d6, 58, P.icmpv6_echo(s6, d6)), P.ETH_P_IPV6),
-        P.ether(P.ipv6(s6, d6, 6, P.tcp(home, care, 13, 14),
-                       ext=[P.hop_by_hop(), P.rh2(care), P.dest_opts(P.hao_option(home))]),
-                P.ETH_P_IPV6),
-        P.ether(P.ipv6(s6, d6, 17, P.udp(home, d6, 15, 16),
-                       ext=[P.dest_opts(P.hao_option(home))]), P.ETH_P_IPV6),
-        P.ether(P.ipv6(s6, d6, 6, P.tcp(s6, d6, 17, 18), ext=[P.ah()]), P.ETH_P_IPV6),
-        P.ether(P.ipv6(s6, d6, 6, P.tcp(s6, d6, 19, 20), ext=[P.fragment_header(0, True)]),
-                P.ETH_P_IPV6),
-        P.ether(P.ipv6(s6, d6, 6, b"later6", ext=[P.fragment_header(5, False)]), P.ETH_P_IPV6),
-        P.ether(P.ipv6(s6, d6, 59, b""), P.ETH_P_IPV6),
-        P.ether(b"\0" * 28, P.ETH_P_ARP),
-        P.vlan(P.ipv4(s4, d4, 6, P.tcp(s4, d4, 21, 22)), P.ETH_P_IP),
-    ]
-    rng = random.Random(7)
-    for i in range(n):
-        a, b = f"10.{i % 250}.{rng.randrange(256)}.1", f"172.16.{rng.randrange(256)}.{i % 250}"
-        proto = rng.choice((6, 17))
-        seg = (P.tcp if proto == 6 else P.udp)(a, b, rng.randrange(65536), rng.randrange(65536))
-        out.append(P.ether(P.ipv4(a, b, proto, seg, ident=i), P.ETH_P_IP))
-    return out
 
 
 def test_capabilities(hash_tap: tuple[Tap, T.tun_vnet_hash_cap]) -> None:
