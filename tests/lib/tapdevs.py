@@ -22,6 +22,7 @@ the lower device instead.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import os
 import struct
@@ -86,6 +87,18 @@ def ipvlan_address(frame: bytes) -> Optional[bytes]:
     return None
 
 
+def _assignable(address: bytes) -> bool:
+    """Whether ``address`` is one an ipvlan can own and look up (a unicast, specified one).
+
+    The kernel accepts 0.0.0.0/32 on a link, but ipvlan never delivers to
+    it (an all-zero ARP frame went to the lower device): such frames are
+    not sent to an ipvtap.
+    """
+    ip = ipaddress.ip_address(address)
+    return not (ip.is_unspecified or ip.is_multicast or ip.is_loopback or
+                ip == ipaddress.ip_address("255.255.255.255"))
+
+
 @dataclass
 class Rig:
     """A device under test: its queue files, where frames enter, how they are addressed.
@@ -121,7 +134,7 @@ class Rig:
         return [f for f in out if self._own(ipvlan_address(f))]
 
     def _own(self, address: Optional[bytes]) -> bool:
-        if address is None or address in self.refused:
+        if address is None or address in self.refused or not _assignable(address):
             return False
         if address not in self.owned:
             if self.ipr is None:
