@@ -62,7 +62,7 @@ def test_prepare_keeps_what_an_ipvtap_gets(monkeypatch) -> None:
     added: list[bytes] = []
 
     def add_address(name: str, address: bytes, ipr: object = None) -> None:
-        if address == a("224.0.0.9"):
+        if address == a("10.9.9.9"):
             raise OSError("refused")
         added.append(address)
 
@@ -71,7 +71,11 @@ def test_prepare_keeps_what_an_ipvtap_gets(monkeypatch) -> None:
     dev = type("Dev", (), {"name": "ipvt0"})()
     rig = Rig("ipvtap", dev=dev, via="peer", lower="low", mac=MAC)      # type: ignore[arg-type]
     ok1, ok2 = P.udp4_frame(S4, D4, 1, 2), P.udp4_frame(S4, D4, 3, 4)
-    refused = P.udp4_frame(S4, "224.0.0.9", 1, 2)
-    out = rig.prepare([ok1, P.ether(bytes(40), 0x88B5), refused, ok2, refused])
+    refused = P.udp4_frame(S4, "10.9.9.9", 1, 2)
+    # never tried: multicast, and the all-zero ARP target ipvlan does not deliver to
+    multicast = P.udp4_frame(S4, "224.0.0.9", 1, 2)
+    zero_arp = P.ether(bytes(28), 0x0806)
+    out = rig.prepare([ok1, P.ether(bytes(40), 0x88B5), refused, multicast, zero_arp, ok2,
+                       refused])
     assert out == [MAC + ok1[6:], MAC + ok2[6:]]
-    assert added == [a(D4)] and rig.refused == {a("224.0.0.9")}
+    assert added == [a(D4)] and rig.refused == {a("10.9.9.9")}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -130,15 +131,29 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
 
 
 def _series_tun_additions() -> str:
-    """Lines that patches/ adds to include/uapi/linux/if_tun.h, in order."""
-    added = []
+    """Lines that patches/ adds to include/uapi/linux/if_tun.h, in order.
+
+    The base's header is not at hand (the system's is older), so the
+    additions are kept on their own: a hunk whose leading context is a
+    line added by an earlier patch is inserted after that line (a later
+    patch extending the DOC comment of an earlier one), any other hunk
+    is appended.
+    """
+    added: list[str] = []
     pdir = REPO / "patches"
     for p in sorted(pdir.glob("*.patch")) if pdir.is_dir() else []:
         m = re.search(r"^diff --git a/include/uapi/linux/if_tun.h b/include/uapi/linux/if_tun.h\n"
                       r"(.*?)(?=^diff --git|^-- $|\Z)", p.read_text(), re.S | re.M)
-        if m:
-            added += [ln[1:] for ln in m.group(1).splitlines()
-                      if ln.startswith("+") and not ln.startswith("+++")]
+        if not m:
+            continue
+        for hunk in re.split(r"^@@[^\n]*\n", m.group(1), flags=re.M)[1:]:
+            lines = hunk.splitlines()
+            context = [ln[1:] for ln in itertools.takewhile(lambda ln: ln.startswith(" "), lines)]
+            new = [ln[1:] for ln in lines if ln.startswith("+") and not ln.startswith("+++")]
+            at = len(added)
+            if context and context[-1] in added:
+                at = len(added) - added[::-1].index(context[-1])
+            added[at:at] = new
     return "\n".join(added) + "\n" if added else ""
 
 
