@@ -87,6 +87,17 @@ def ipvlan_address(frame: bytes) -> Optional[bytes]:
     return None
 
 
+def _dropped_by_vlan_untag(frame: bytes) -> bool:
+    """Whether the lower device's receive path drops ``frame`` before any rx_handler.
+
+    net/core/dev.c __netif_receive_skb_core -> skb_vlan_untag(): a tagged
+    frame needs the tag and the next EtherType (6 bytes) after its
+    Ethernet header, or it is freed.  On a tun the same frame is sent, not
+    received, and reaches the queues.
+    """
+    return struct.unpack_from("!H", frame, 12)[0] in _VLAN_TPIDS and len(frame) < 14 + 6
+
+
 def _assignable(address: bytes) -> bool:
     """Whether ``address`` is one an ipvlan can own and look up (a unicast, specified one).
 
@@ -128,7 +139,7 @@ class Rig:
         and for an ipvtap only those it gets, after adding their addresses to it."""
         if self.mac is None:
             return list(frames)
-        out = [self.mac + f[6:] for f in frames]
+        out = [self.mac + f[6:] for f in frames if not _dropped_by_vlan_untag(f)]
         if self.kind != "ipvtap":
             return out
         return [f for f in out if self._own(ipvlan_address(f))]
