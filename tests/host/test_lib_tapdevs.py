@@ -85,7 +85,7 @@ def test_truncated_tagged_frames_are_left_out_below_a_device() -> None:
     """skb_vlan_untag() frees a tagged frame without 6 bytes after its Ethernet header."""
     dst, src = b"\x02" * 6, b"\x04" * 6
     short = dst + src + b"\x88\xa8\x03\x2b\x86\xdd"            # 18 bytes: the lost frame
-    enough = dst + src + b"\x81\x00\x00\x01\x08\x00"           # 20 bytes
+    enough = dst + src + b"\x81\x00\x00\x01\x08\x00\x45\x00"   # 20 bytes
     rig = Rig("macvtap", dev=None, via="peer", lower="low", mac=MAC)  # type: ignore[arg-type]
     assert rig.prepare([short, enough]) == [MAC + enough[6:]]
     tun = Rig("tun", dev=None, via="tap0")                            # type: ignore[arg-type]
