@@ -105,3 +105,21 @@ def test_ci_variants_default_when_unset_or_empty() -> None:
 def test_checkpatch_runs_debians_python_first() -> None:
     # scripts/spdxcheck.py needs python3-ply and python3-git (Debian's python3)
     assert patchcheck.checkpatch_env()["PATH"].split(":")[0] == "/usr/bin"
+
+
+def test_debug_variant_gets_twice_the_guest_timeout(monkeypatch, tmp_path: Path) -> None:
+    """The debug kernel's vm-test runs with VM_TIMEOUT x TIMEOUT_FACTOR["debug"]."""
+    from vm import settings, source
+
+    seen: dict[str, float] = {}
+    base = source.Base(tmp_path, "0" * 40, "base")
+    monkeypatch.setattr(ci.pipeline, "resolve_base", lambda opts: base)
+    monkeypatch.setattr(ci.source, "series", lambda d: [])
+    monkeypatch.setattr(ci, "per_patch", lambda *a, **k: [])
+    monkeypatch.setattr(ci, "uapi_checks", lambda *a, **k: [])
+    monkeypatch.setattr(ci.pipeline, "vm_test",
+                        lambda opts: seen.__setitem__(opts.variant, opts.timeout) or 0)
+    opts = settings.Settings(cache=tmp_path, results=tmp_path / "r", timeout=1000.0)
+    (tmp_path / "r").mkdir()
+    assert ci._run(opts, ["normal", "debug"]) == 0
+    assert seen == {"normal": 1000.0, "debug": 2000.0}
