@@ -19,15 +19,15 @@ import dataclasses
 import errno
 import os
 import struct
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
 from pyuapi import HashCapabilities, HashConfig, Tap, hashio, sysio
-from pyuapi.errors import FeatureMissingError, TunError
 from pyuapi.testkit import packets as P
 from pyuapi.uapi import tun as T, tun_hash
 from pyuapi.uapi import virtio_net as V
+from tests.lib.hashcases import expect_errno
 from tests.lib.netlink import NetNS
 from tests.lib.taps import mismatches, report_ready, require_hash
 
@@ -48,16 +48,6 @@ def frames() -> list[bytes]:
 
 def base_cfg(cap: HashCapabilities) -> HashConfig:
     return HashConfig(RSS | REPORT, cap.types, KEY, (3, 1, 2, 0, 1, 1, 2, 3), unclassified_queue=2)
-
-
-def fails(err: int, ioctl: str, fn: Callable[[], object]) -> TunError:
-    """``fn`` raises TunError ``err`` from ``ioctl`` (not FeatureMissingError)."""
-    with pytest.raises(TunError) as ei:
-        fn()
-    e = ei.value
-    assert not isinstance(e, FeatureMissingError), str(e)
-    assert (e.errno, e.ioctl) == (err, ioctl), str(e)
-    return e
 
 
 def unchanged(tap: Tap, cfg: HashConfig) -> list[str]:
@@ -159,7 +149,7 @@ def test_set_size_below_56_is_einval(tap_cfg: tuple[Tap, HashCapabilities, HashC
                                      size: int) -> None:
     tap, cap, base = tap_cfg
     bad = dataclasses.replace(base_cfg(cap), key=KEY2, size=size)
-    e = fails(errno.EINVAL, "TUNSETVNETHASH", lambda: tap.set_vnet_hash(bad))
+    e = expect_errno(errno.EINVAL, "TUNSETVNETHASH", lambda: tap.set_vnet_hash(bad))
     assert f"size {size} is below" in str(e)
     assert unchanged(tap, base) == []
 
@@ -169,7 +159,7 @@ def test_set_size_above_a_page_is_e2big(tap_cfg: tuple[Tap, HashCapabilities, Ha
                                         size: int) -> None:
     tap, cap, base = tap_cfg
     bad = dataclasses.replace(base_cfg(cap), key=KEY2, size=size)
-    fails(errno.E2BIG, "TUNSETVNETHASH", lambda: tap.set_vnet_hash(bad))
+    expect_errno(errno.E2BIG, "TUNSETVNETHASH", lambda: tap.set_vnet_hash(bad))
     assert unchanged(tap, base) == []
 
 
@@ -198,7 +188,7 @@ def test_non_zero_tail_is_e2big(tap_cfg: tuple[Tap, HashCapabilities, HashConfig
                                 tail: bytes) -> None:
     tap, cap, base = tap_cfg
     bad = dataclasses.replace(base_cfg(cap), key=KEY2, table=(0, 0), size=64, tail=tail)
-    e = fails(errno.E2BIG, "TUNSETVNETHASH", lambda: tap.set_vnet_hash(bad))
+    e = expect_errno(errno.E2BIG, "TUNSETVNETHASH", lambda: tap.set_vnet_hash(bad))
     assert "(size 64: bytes past the 56" in str(e)
     assert unchanged(tap, base) == []
     tap.set_vnet_hash(dataclasses.replace(bad, tail=b""))     # the same with a zero tail
@@ -241,7 +231,7 @@ def test_flags_0_with_a_non_zero_member_is_einval(
            "key-last": dataclasses.replace(off, key=bytes(39) + b"\x01"),
            "mask": dataclasses.replace(off, mask=1),
            "unclassified_queue": dataclasses.replace(off, unclassified_queue=1)}[member]
-    e = fails(errno.EINVAL, "TUNSETVNETHASH", lambda: tap.set_vnet_hash(bad))
+    e = expect_errno(errno.EINVAL, "TUNSETVNETHASH", lambda: tap.set_vnet_hash(bad))
     assert "flags 0 with non-zero" in str(e)
     assert unchanged(tap, base) == []
     tap.set_vnet_hash(dataclasses.replace(off, size=128))    # all zero: accepted, any size
@@ -301,14 +291,14 @@ VALID: dict[str, HashConfig] = {
 @pytest.mark.parametrize("row", list(INVALID))
 def test_no_device_invalid_argument_gets_its_errno(unbound: int, row: str) -> None:
     err, cfg = INVALID[row]
-    fails(err, "TUNSETVNETHASH",
+    expect_errno(err, "TUNSETVNETHASH",
           lambda: hashio.set_vnet_hash_raw(unbound, cfg.encode(check=False)))
     still_without_device(unbound)
 
 
 @pytest.mark.parametrize("row", list(VALID))
 def test_no_device_valid_argument_gets_ebadfd(unbound: int, row: str) -> None:
-    fails(errno.EBADFD, "TUNSETVNETHASH",
+    expect_errno(errno.EBADFD, "TUNSETVNETHASH",
           lambda: hashio.set_vnet_hash_raw(unbound, VALID[row].encode()))
     still_without_device(unbound)
 
@@ -319,7 +309,7 @@ def test_get_without_device_is_ebadfd(unbound: int, size: int) -> None:
     buf = _poisoned(size, SIZE, ROOM)
     assert sysio.ioctl(unbound, T.TUNGETVNETHASH, buf) == -errno.EBADFD
     assert buf.raw[4:] == bytes([POISON]) * (len(buf) - 4)
-    fails(errno.EBADFD, "TUNGETVNETHASH", lambda: get_raw(unbound))
+    expect_errno(errno.EBADFD, "TUNGETVNETHASH", lambda: get_raw(unbound))
     assert len(hashio.get_vnet_hash_cap_raw(unbound, 24, POISON)) == 24   # CAP needs none
     still_without_device(unbound)
 
@@ -332,5 +322,5 @@ def test_get_size_out_of_range(tap_cfg: tuple[Tap, HashCapabilities, HashConfig]
     buf = _poisoned(size, SIZE, ROOM)
     assert sysio.ioctl(tap.fds[0], T.TUNGETVNETHASH, buf) == -err
     assert buf.raw[4:] == bytes([POISON]) * (len(buf) - 4), "written on failure"
-    fails(err, "TUNGETVNETHASH", lambda: tap.get_vnet_hash(size))
+    expect_errno(err, "TUNGETVNETHASH", lambda: tap.get_vnet_hash(size))
     assert unchanged(tap, base) == []
