@@ -1704,21 +1704,12 @@ static struct hash_config queue_config(__u16 q)
 static void check_on_file(struct __test_metadata *_metadata, struct tap *t,
 			  int fd)
 {
-	struct packet pkts[16];
-	struct expect e;
-	struct frame f;
-	int i, q, n = mixed_packets(pkts);
+	int q;
 
 	for (q = 0; q < t->nqueues && t->fds[q] != fd; q++)
 		;
 	ASSERT_LT(q, t->nqueues);
-	for (i = 0; i < n; i++) {
-		build_frame(&f, &pkts[i]);
-		e = expect_for(t, &pkts[i],
-			       mixed_report(&pkts[i], t->config.types));
-		e.queue = q;
-		check_frame(_metadata, t, &f, &e, false);
-	}
+	check_steering(_metadata, t, q);
 }
 
 /*

@@ -53,12 +53,7 @@ class Tap(TapFiles):
             self.iff |= T.IFF_VNET_HDR
         if multi_queue:
             self.iff |= T.IFF_MULTI_QUEUE
-        try:
-            for _ in range(queues):
-                self.add_queue()
-        except BaseException:
-            self.close()
-            raise
+        self._open_queues(queues)
 
     # ------------------------------------------------------------ queues
     def add_queue(self) -> int:

@@ -161,12 +161,7 @@ class TapDev(TapFiles):
         if path is None:
             path, self._tmpdir = make_node(self.ifindex, self.major, self.minor)
         self.path = path
-        try:
-            for _ in range(queues):
-                self.add_queue()
-        except BaseException:
-            self.close()
-            raise
+        self._open_queues(queues)
 
     def add_queue(self) -> int:
         """open() the device once more: a new queue, enabled and appended (tap.c tap_open)."""

@@ -92,6 +92,15 @@ class TapFiles(HashIoctls):
         """Open one more queue file; its index (provided by the subclass)."""
         raise NotImplementedError
 
+    def _open_queues(self, queues: int) -> None:
+        """:meth:`add_queue` ``queues`` times; on any failure close what was opened."""
+        try:
+            for _ in range(queues):
+                self.add_queue()
+        except BaseException:
+            self.close()
+            raise
+
     def _setqueue(self, index: int, flag: int) -> None:
         ifr = T.ifreq()
         ifr.ifr_ifru.ifru_flags = flag
