@@ -29,9 +29,10 @@ def test_bench_patches_are_applied_after_any_series(tmp_path: Path) -> None:
 def test_bench_fragment_is_its_own_and_asks_for_the_benchmark() -> None:
     frags = kconfig.fragments("bench")
     assert [p.name for p in frags] == ["base.config", "bench.config"]
-    assert kconfig.wanted(frags).get("CONFIG_VIRTIO_NET_HASH_BENCH") == "y"
-    for variant in ("normal", "debug"):
-        assert "CONFIG_VIRTIO_NET_HASH_BENCH" not in kconfig.wanted(kconfig.fragments(variant))
+    for option in ("CONFIG_VIRTIO_NET_HASH_BENCH", "CONFIG_TUN_BENCH"):
+        assert kconfig.wanted(frags).get(option) == "y"
+        for variant in ("normal", "debug"):
+            assert option not in kconfig.wanted(kconfig.fragments(variant))
 
 
 def test_bench_build_key_differs_from_normal() -> None:
@@ -45,9 +46,11 @@ def test_bench_build_key_differs_from_normal() -> None:
 
 
 def test_bench_patch_stays_out_of_the_series_files() -> None:
-    """The microbenchmark touches only its own files, the Kconfig symbol that
-    guards it, the include hook in virtio_net_hash.c and MAINTAINERS."""
+    """The microbenchmarks touch only their own files, the Kconfig symbols
+    that guard them, the include hooks at the end of virtio_net_hash.c and
+    tun.c, and MAINTAINERS."""
     allowed = {"MAINTAINERS", "net/Kconfig", "net/core/virtio_net_hash.c",
-               "net/core/virtio_net_hash_bench.c"}
+               "net/core/virtio_net_hash_bench.c",
+               "drivers/net/Kconfig", "drivers/net/tun.c", "drivers/net/tun_bench.c"}
     for patch in source.series(BENCH_DIR):
         assert set(patchcheck.touched_files(patch)) <= allowed, patch.name

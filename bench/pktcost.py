@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: MIT
+"""Per-packet cost of each mode, timed inside the kernel (issue 14 item 1);
+run in the VM of the bench kernel: ``python -m bench.pktcost OUT``.
+
+bench/kernel/0002 adds /sys/kernel/debug/tun_bench (CONFIG_TUN_BENCH): it
+turns the frames written to it into skbs and times tun_select_queue() plus
+tun_put_user() into a kernel buffer over them, REPS passes, and answers
+"<ns> <packets>".  No reader, no sender, no scheduler: what is left is
+the driver's own work per packet (queue selection, hash, skb extension,
+header write and the copy of the frame).
+
+One tap per mode (bench/datapath.py configure(): 4 queues, 20-byte
+header), all in this namespace.  Each round times every mode once, in an
+order that rotates, so that drift of the host hits all modes alike; the
+ratio to automq is taken per round and its median reported with a
+distribution-free 95% confidence interval (order statistics of the
+binomial, no resampling).  A ratio whose interval has a half-width above
+RESOLVE (2%) of its median is "not resolved".  Under TCG the absolute
+nanoseconds are those of an emulated CPU, many times a real one's; only
+the ratios carry over, and even they only roughly (TCG's cost per
+instruction kind differs from hardware's).
+
+Knobs: TUNRSS_BENCH_COST_ROUNDS (31), TUNRSS_BENCH_COST_MS (target
+milliseconds per timed call, 60).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from pyuapi import Tap
+
+from . import frames as F
+from .datapath import MODES, configure
+
+__all__ = ["DEBUGFS_FILE", "median_ci", "measure", "summarize", "main"]
+
+DEBUGFS_FILE = Path("/sys/kernel/debug/tun_bench")
+RESOLVE = 0.02
+QUEUES = 4
+FRAMES = 256        # the bench frame mix (bench/frames.py), the file's maximum
+
+
+def median_ci(xs: list[float], conf: float = 0.95) -> tuple[float, float, float]:
+    """(median, low, high): the median of *xs* and its distribution-free
+    confidence interval, the order statistics x(k), x(n-k+1) with the
+    largest k such that P(Binomial(n, 1/2) < k) <= (1 - conf) / 2."""
+    s = sorted(xs)
+    n = len(s)
+    if n < 6:
+        raise ValueError(f"{n} samples cannot give a 95% interval for the median (need 6)")
+    tail, k = 0.0, 0
+    while True:
+        nxt = tail + math.comb(n, k) / 2 ** n
+        if nxt > (1 - conf) / 2:
+            break
+        tail, k = nxt, k + 1
+    # k order statistics lie below the interval with probability `tail`
+    return statistics.median(s), s[max(k - 1, 0)], s[n - max(k, 1)]
+
+
+def payload(ifname: str, reps: int, frames: list[bytes]) -> bytes:
+    """What one write(2) to the debugfs file carries (bench/kernel/0002)."""
+    body = b"".join(len(f).to_bytes(2, "big") + f for f in frames)
+    return f"{ifname} {reps}\n".encode() + body
+
+
+def measure(ifname: str, reps: int, frames: list[bytes]) -> float:
+    """One timed call: nanoseconds per packet on *ifname*."""
+    fd = os.open(DEBUGFS_FILE, os.O_RDWR)
+    try:
+        os.write(fd, payload(ifname, reps, frames))
+        os.lseek(fd, 0, os.SEEK_SET)
+        ns, packets = (int(x) for x in os.read(fd, 64).split())
+    finally:
+        os.close(fd)
+    if packets != reps * len(frames):
+        raise RuntimeError(f"tun_bench timed {packets} packets, {reps * len(frames)} asked")
+    return ns / packets
+
+
+def summarize(rounds: list[dict[str, float]]) -> dict:
+    """Per mode: ns per packet (median, min, max) and the per-round ratio to
+    automq with its 95% interval; "resolved" when the half-width is at most
+    RESOLVE of the median."""
+    out: dict = {}
+    for mode in rounds[0]:
+        ns = [r[mode] for r in rounds]
+        entry: dict = {"ns_per_packet": {"median": round(statistics.median(ns), 1),
+                                         "min": round(min(ns), 1), "max": round(max(ns), 1)}}
+        if mode != "automq":
+            med, lo, hi = median_ci([r[mode] / r["automq"] for r in rounds])
+            half = (hi - lo) / 2 / med
+            entry["ratio_to_automq"] = {"median": round(med, 4), "ci95": [round(lo, 4), round(hi, 4)],
+                                        "half_width": round(half, 4), "resolved": half <= RESOLVE}
+        out[mode] = entry
+    return out
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0])
+    if not DEBUGFS_FILE.parent.is_dir() or not os.listdir(DEBUGFS_FILE.parent):
+        os.system("mount -t debugfs none /sys/kernel/debug")
+    if not DEBUGFS_FILE.exists():
+        print(f"pktcost: {DEBUGFS_FILE} missing: the kernel lacks CONFIG_TUN_BENCH "
+              "(bench/kernel/0002)", file=sys.stderr)
+        return 1
+    n_rounds = int(os.environ.get("TUNRSS_BENCH_COST_ROUNDS", "31"))
+    target_ms = float(os.environ.get("TUNRSS_BENCH_COST_MS", "60"))
+    frames = F.mix(FRAMES)
+    with ExitStack() as stack:
+        taps: dict[str, Tap] = {}
+        for mode in MODES:
+            tap = stack.enter_context(Tap("cost%d", queues=QUEUES))
+            prog = configure(tap, mode, QUEUES)
+            if prog is not None:
+                stack.callback(os.close, prog)
+            taps[mode] = tap
+        # REPS so that one call takes about target_ms in automq
+        one = measure(taps["automq"].name, 1, frames)
+        reps = max(1, round(target_ms * 1e6 / (one * FRAMES)))
+        rounds: list[dict[str, float]] = []
+        t0 = time.monotonic()
+        for rnd in range(n_rounds):
+            order = MODES[rnd % len(MODES):] + MODES[:rnd % len(MODES)]
+            rounds.append({m: measure(taps[m].name, reps, frames) for m in order})
+    result = {"frames": FRAMES, "reps": reps, "rounds": rounds, "modes": summarize(rounds),
+              "seconds": round(time.monotonic() - t0, 1),
+              "note": "TCG: absolute ns are an emulated CPU's; the ratios are the result"}
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    for mode, v in result["modes"].items():
+        r = v.get("ratio_to_automq")
+        ratio = "" if not r else (f"  ratio {r['median']:.4f} [{r['ci95'][0]:.4f}, {r['ci95'][1]:.4f}]"
+                                  if r["resolved"] else "  ratio not resolved "
+                                  f"(half-width {r['half_width']:.1%})")
+        print(f"pktcost: {mode:11s} {v['ns_per_packet']['median']:9.1f} ns/packet{ratio}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: MIT
+"""bench/pktcost.py without a VM: the debugfs payload (bench/kernel/0002's
+format), the distribution-free interval of the median, and when a ratio
+counts as resolved."""
+import math
+import random
+
+import pytest
+
+from bench import pktcost
+
+
+def test_payload_is_header_line_then_length_prefixed_frames() -> None:
+    frames = [b"\x01" * 14, b"\x02" * 60]
+    got = pktcost.payload("cost0", 7, frames)
+    assert got == b"cost0 7\n" + b"\x00\x0e" + frames[0] + b"\x00\x3c" + frames[1]
+
+
+def test_median_interval_uses_binomial_order_statistics() -> None:
+    # n = 31: P(B <= 9) = 0.0147 <= 0.025 < P(B <= 10): the 10th and 22nd values
+    xs = [float(i) for i in range(1, 32)]
+    random.Random(1).shuffle(xs)
+    med, lo, hi = pktcost.median_ci(xs)
+    assert (med, lo, hi) == (16.0, 10.0, 22.0)
+    assert sum(math.comb(31, k) for k in range(10)) / 2 ** 31 <= 0.025
+
+
+def test_median_interval_needs_six_samples() -> None:
+    with pytest.raises(ValueError, match="need 6"):
+        pktcost.median_ci([1.0] * 5)
+
+
+def test_interval_covers_the_true_median_about_95_percent() -> None:
+    rng = random.Random(7)
+    hits = sum(lo <= 0.0 <= hi for _, lo, hi in
+               (pktcost.median_ci([rng.gauss(0, 1) for _ in range(31)]) for _ in range(2000)))
+    assert 0.94 <= hits / 2000 <= 0.99
+
+
+def rounds(ratio: float, spread: float, n: int = 31) -> list[dict[str, float]]:
+    rng = random.Random(3)
+    out = []
+    for _ in range(n):
+        base = 1000 * rng.uniform(0.8, 1.2)          # drift hits both modes
+        out.append({"automq": base, "report": base * ratio * rng.uniform(1 - spread, 1 + spread)})
+    return out
+
+
+def test_tight_rounds_resolve_and_loose_rounds_do_not() -> None:
+    tight = pktcost.summarize(rounds(1.03, 0.005))["report"]["ratio_to_automq"]
+    assert tight["resolved"] and tight["ci95"][0] <= 1.03 <= tight["ci95"][1]
+    loose = pktcost.summarize(rounds(1.03, 0.15))["report"]["ratio_to_automq"]
+    assert not loose["resolved"] and loose["half_width"] > pktcost.RESOLVE
