@@ -162,8 +162,9 @@ TIMEOUT_FACTOR = {"debug": 2}
 # fuzz` and `make stress` run the long ones on the debug kernel.  Sized on
 # TCG (2026-12-02, /tmp/r-reach-rob): 2000 calls per device kind took 157 s;
 # a 5 s flood applied 49 of the stress test's minimum 50 configurations, so
-# the flood lasts 10 s.  These sizes win over the caller's TUNRSS_* (seeds
-# pass through).
+# the flood lasts 10 s.  With these sizes the step took 509 s with three
+# VMs sharing the 2 cores (fuzz 341 s, stress 108 s: 159 configurations).
+# These sizes win over the caller's TUNRSS_* (seeds pass through).
 ROBUSTNESS_TESTS = ("tests/robustness/test_ioctl_fuzz.py",
                     "tests/robustness/test_reconfig_stress.py")
 ROBUSTNESS_ENV = {"TUNRSS_FUZZ_CALLS": "2000", "TUNRSS_STRESS_SECONDS": "10"}
