@@ -57,7 +57,7 @@ bases: setup
 vm-shell: check-vm-shell setup
 	$(PY) -m vm vm-shell
 
-## ci          per-patch build/W=1/sparse/checkpatch, UAPI checks, vm-test normal+debug
+## ci          per-patch build/W=1/sparse/checkpatch, UAPI checks, vm-test normal+debug, short fuzz+stress (normal)
 ci: check-ci setup
 	$(PY) -m vm ci
 

@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+from .harness import ListingError, harness_cases, harness_plan
 from .plan import Plan, SuiteSpec
 from .splat import MARKER
 
@@ -36,44 +37,6 @@ def kmsg(text: str) -> None:
             f.write(f"{text}\n")
     except OSError as e:
         print(f"guest: cannot write /dev/kmsg: {e}", file=sys.stderr)
-
-
-# kselftest_harness.h, test_harness_list_tests(): "%-20s %-25s %s\n" rows of
-# fixture, variant and test; the fixture name only on a block's first row.
-_FIXTURE_W, _VARIANT_W = 20, 25
-
-
-def _field(row: str, width: int) -> tuple[str, str]:
-    """Split a printf("%-{width}s ") field off *row*: (value, rest)."""
-    head = row[:width]
-    if head.strip() == "":
-        return "", row[width + 1:]
-    value = row.split(" ", 1)[0]
-    return value, row[max(width, len(value)) + 1:]
-
-
-def harness_cases(listing: str) -> list[str]:
-    """Full test names ("fixture.variant.test", or "fixture.test") from the
-    output of a kselftest_harness program run with -l, in run order."""
-    blocks: list[tuple[str, list[str], list[str]]] = []
-    for row in listing.splitlines():
-        if row.startswith(("# FIXTURE", "----")) or not row.strip():
-            continue
-        if row.startswith(("TAP version", "1..", "ok ", "not ok ")):
-            return []  # KTAP, not a listing: e.g. "1..0 # SKIP" from a stub
-        fixture, rest = _field(row, _FIXTURE_W)
-        variant, rest = _field(rest, _VARIANT_W)
-        test = rest.strip()
-        if fixture:
-            blocks.append((fixture, [], []))
-        if not blocks:
-            return []
-        if variant:
-            blocks[-1][1].append(variant)
-        if test:
-            blocks[-1][2].append(test)
-    return [f"{f}.{v}.{t}" if v else f"{f}.{t}"
-            for f, variants, tests in blocks for v in (variants or [""]) for t in tests]
 
 
 def _echo_results(name: str, line: str) -> None:
@@ -92,10 +55,12 @@ def unbuffered(argv: list[str]) -> list[str]:
     return rest
 
 
-def run_cases(suite: SuiteSpec, results: Path, env: dict[str, str], cases: list[str]) -> dict:
+def run_cases(suite: SuiteSpec, results: Path, env: dict[str, str], cases: list[str],
+              problems: list[str] = ()) -> dict:
     """Run a kselftest_harness program one case at a time (-r NAME), marking
     /dev/kmsg before each, so a splat names its case exactly.  The outputs
-    are merged into one KTAP stream with the results renumbered."""
+    are merged into one KTAP stream with the results renumbered; each of
+    *problems* (a runner check that failed) is one more "not ok" result."""
     name = suite.name
     argv = unbuffered(suite.argv)
     log = results / f"{name}.log"
@@ -103,7 +68,7 @@ def run_cases(suite: SuiteSpec, results: Path, env: dict[str, str], cases: list[
     worst = 0
     flaky: list[str] = []
     with log.open("w") as out:
-        out.write(f"TAP version 13\n1..{len(cases)}\n")
+        out.write(f"TAP version 13\n1..{len(cases) + len(problems)}\n")
         for n, case in enumerate(cases, 1):
             for attempt in range(suite.retries + 1):
                 kmsg(f"{MARKER}{name}/{case}")
@@ -123,6 +88,10 @@ def run_cases(suite: SuiteSpec, results: Path, env: dict[str, str], cases: list[
             _echo_results(name, result)
             if rc not in (0, 4):
                 worst = 1
+        for n, problem in enumerate(problems, len(cases) + 1):
+            out.write(f"not ok {n} (runner) # {problem}\n")
+            print(f"guest: suite {name}: {problem}", flush=True)
+            worst = 1
     seconds = round(time.monotonic() - start, 2)
     print(f"guest: suite {name}: {len(cases)} cases in {seconds:.1f}s", flush=True)
     return {"name": name, "exit_code": worst, "seconds": seconds, "log": log.name,
@@ -150,11 +119,31 @@ def run_case(argv: list[str], suite: SuiteSpec, env: dict[str, str], case: str,
 
 
 def list_cases(suite: SuiteSpec, env: dict[str, str]) -> list[str]:
-    """The cases of a kselftest_harness program, from its -l listing."""
+    """The cases of a kselftest_harness program, from its -l listing
+    (vm/harness.py: ListingError when a row cannot be placed)."""
     proc = subprocess.run([*unbuffered(suite.argv), "-l"], cwd=suite.cwd, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           errors="replace", timeout=60)
     return harness_cases(proc.stdout)
+
+
+def count_problems(suite: SuiteSpec, env: dict[str, str], cases: list[str]) -> list[str]:
+    """[] when the program's own 1..N plan counts *cases*; else what differs."""
+    kmsg(f"{MARKER}{suite.name}/(1..N plan of a whole run)")
+    planned = harness_plan(suite.argv, suite.cwd, env)
+    if planned is None:
+        return ["a whole run printed no 1..N plan: the cases listed cannot be checked"]
+    if planned != len(cases):
+        return [f"-l gave {len(cases)} cases, the program's plan is 1..{planned}: "
+                "the listing parser missed or invented cases"]
+    return []
+
+
+def fail_suite(suite: SuiteSpec, results: Path, why: str) -> dict:
+    """A suite that cannot be run as planned: one "not ok" in its log."""
+    (results / f"{suite.name}.log").write_text(f"TAP version 13\n1..1\nnot ok 1 (runner) # {why}\n")
+    print(f"guest: suite {suite.name}: {why}", flush=True)
+    return {"name": suite.name, "exit_code": 1, "seconds": 0.0, "log": f"{suite.name}.log"}
 
 
 def run_suite(suite: SuiteSpec, results: Path, env: dict[str, str]) -> dict:
@@ -164,10 +153,13 @@ def run_suite(suite: SuiteSpec, results: Path, env: dict[str, str]) -> dict:
     kmsg(f"{MARKER}{name}")
     print(f"guest: suite {name}: {' '.join(suite.argv)}", flush=True)
     if suite.harness:
-        cases = list_cases(suite, env)
+        try:
+            cases = list_cases(suite, env)
+        except ListingError as e:
+            return fail_suite(suite, results, str(e))
         if cases:
-            return run_cases(suite, results, env, cases)
-        print(f"guest: suite {name}: -l listed no cases, running it whole", flush=True)
+            return run_cases(suite, results, env, cases, count_problems(suite, env, cases))
+        print(f"guest: suite {name}: -l printed KTAP or nothing, running it whole", flush=True)
     start = time.monotonic()
     with log.open("w") as out:
         try:

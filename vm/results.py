@@ -66,6 +66,9 @@ def parse_ktap(suite: str, text: str) -> list[TestResult]:
             result = "fail"
         tests.append(TestResult(suite, m["name"].strip() or f"test {m['num']}", result,
                                 reason=(m["reason"] or "").strip()))
+    if planned is not None and len(tests) > planned:
+        tests.append(TestResult(suite, "(plan)", "fail",
+                                reason=f"{len(tests)} results for the plan 1..{planned}"))
     if planned is not None and len(tests) < planned:
         for n in range(len(tests) + 1, planned + 1):
             tests.append(TestResult(suite, f"test {n}", "fail",

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from . import build, results
+from .errors import PipelineError
 from .kernel import KSELFTESTS, Kernel
 from .plan import Plan, SuiteSpec
 from .settings import C_SUITES, REPO, Settings
@@ -107,10 +108,27 @@ def pytest_suite(opts: Settings, path: str = "tests/vm") -> SuiteSpec:
         project=True, cwd=str(REPO), junit=f"{name}.xml")
 
 
+def unplanned(tests: list[str], suites: list[SuiteSpec]) -> list[str]:
+    """The C suites of *tests* (VM_TESTS) that no program of *suites* runs:
+    ``kselftests`` needs at least one kselftests-* program."""
+    names = {s.name for s in suites}
+    return [t for t in tests if t in C_SUITES and
+            not (t in names or (t == "kselftests" and any(n.startswith("kselftests-")
+                                                          for n in names)))]
+
+
 def plan_suites(kernel: Kernel, opts: Settings, st: Stages) -> list[SuiteSpec]:
-    """The suites VM_TESTS selects, C programs first, in the order given."""
+    """The suites VM_TESTS selects, C programs first, in the order given.
+    A C suite asked for without a program, or an empty plan, is an error:
+    nothing would run and nothing would fail."""
     suites = build_selftests(kernel, opts, st)
+    missing = unplanned(list(opts.tests), suites)
+    if missing:
+        raise PipelineError(f"VM_TESTS asks for {', '.join(missing)} but no program of it "
+                            f"was built (see {opts.results / 'selftests-build.log'})")
     suites += [pytest_suite(opts, t) for t in opts.tests if t not in C_SUITES]
+    if not suites:
+        raise PipelineError("the plan has no suite: VM_TESTS selected nothing to run")
     return suites
 
 

@@ -123,3 +123,32 @@ def test_debug_variant_gets_twice_the_guest_timeout(monkeypatch, tmp_path: Path)
     (tmp_path / "r").mkdir()
     assert ci._run(opts, ["normal", "debug"]) == 0
     assert seen == {"normal": 1000.0, "debug": 2000.0}
+
+
+def test_ci_runs_a_short_fuzz_and_stress_on_the_normal_kernel(monkeypatch, tmp_path: Path) -> None:
+    """After the variants' vm-test, one vm-test of the robustness suites with
+    ci's sizes (TUNRSS_* seeds of the caller pass through); its failure fails ci."""
+    from vm import settings, source
+
+    runs: list[settings.Settings] = []
+    base = source.Base(tmp_path, "0" * 40, "base")
+    monkeypatch.setattr(ci.pipeline, "resolve_base", lambda opts: base)
+    monkeypatch.setattr(ci.source, "series", lambda d: [])
+    monkeypatch.setattr(ci, "per_patch", lambda *a, **k: [])
+    monkeypatch.setattr(ci, "uapi_checks", lambda *a, **k: [])
+    monkeypatch.setattr(ci.pipeline, "vm_test",
+                        lambda opts: runs.append(opts) or int(opts.tests == ci.ROBUSTNESS_TESTS))
+    opts = settings.Settings(cache=tmp_path, results=tmp_path / "r",
+                             guest_env={"TUNRSS_FUZZ_CALLS": "100000", "TUNRSS_FUZZ_SEED": "7"})
+    (tmp_path / "r").mkdir()
+    assert ci._run(opts, ["normal", "debug"]) == 1          # the robustness run failed
+    rob = runs[-1]
+    assert (rob.variant, rob.tests, rob.results) == ("normal", ci.ROBUSTNESS_TESTS,
+                                                     tmp_path / "r" / "robustness")
+    assert rob.guest_env == {"TUNRSS_FUZZ_CALLS": "2000", "TUNRSS_STRESS_SECONDS": "10",
+                             "TUNRSS_FUZZ_SEED": "7"}
+    assert [r.variant for r in runs] == ["normal", "debug", "normal"]
+    runs.clear()
+    (tmp_path / "r2").mkdir()
+    assert ci._run(settings.Settings(cache=tmp_path, results=tmp_path / "r2"), ["debug"]) == 0
+    assert [r.tests for r in runs] == [settings.DEFAULT_TESTS]    # no normal kernel, no robustness

@@ -69,3 +69,30 @@ def test_whole_program_skip_is_one_skip() -> None:
     assert [(t.name, t.result, t.reason) for t in got] == [
         ("(suite)", "skip", "no TUNSETVNETHASH in headers")]
     assert results.parse_ktap("s", "1..0\n") == []
+
+
+def test_ktap_more_results_than_the_plan_fail() -> None:
+    from vm.results import parse_ktap
+    got = parse_ktap("s", "TAP version 13\n1..1\nok 1 a\nok 2 b\n")
+    assert [t.result for t in got] == ["pass", "pass", "fail"]
+    assert got[-1].reason == "2 results for the plan 1..1"
+
+
+def test_ktap_without_cases_is_no_result() -> None:
+    # "1..0" without SKIP: no test; vm/report.collect turns a suite with no
+    # result into a failure ("exited ... with no results").
+    from vm.results import parse_ktap
+    assert parse_ktap("s", "TAP version 13\n1..0\n") == []
+
+
+def test_a_suite_that_ran_zero_cases_fails(tmp_path) -> None:
+    import json
+    import types
+    from vm import report
+    from vm.plan import Plan, SuiteSpec
+    plan = Plan(suites=[SuiteSpec("kselftests-x", "ktap", ["x"], harness=True)])
+    (tmp_path / "guest.json").write_text(json.dumps(
+        {"suites": [{"name": "kselftests-x", "exit_code": 0, "seconds": 1.0}]}))
+    (tmp_path / "kselftests-x.log").write_text("TAP version 13\n1..0\n")
+    got = report.collect(types.SimpleNamespace(results=tmp_path), plan, expect_feature=False)
+    assert [(t.name, t.result) for t in got[0].tests] == [("(suite)", "fail")]

@@ -64,3 +64,34 @@ def test_build_selftests_makes_tun_and_tap_in_one_make(tmp_path: Path, monkeypat
     assert f"OUTPUT={out}" in make and f"KHDR_INCLUDES=-isystem {kernel.work.headers}" in make
     again = suites.build_selftests(kernel, opts, st)       # type: ignore[arg-type]
     assert [s.name for s in again] == ["tun-selftest", "tap-selftest"] and len(calls) == 1
+
+
+def _plan(tmp_path: Path, monkeypatch, tests: tuple[str, ...], built: list[str]) -> list[str]:
+    """plan_suites() with *built* the programs the selftest build left."""
+    out = tmp_path / "work" / "selftests"
+
+    def build_selftests(kernel, opts, st):               # the build made *built*
+        binaries(out, built)
+        return suites.c_suites(out, [t for t in settings.C_SUITES if t in opts.tests])
+
+    monkeypatch.setattr(suites, "build_selftests", build_selftests)
+    opts = types.SimpleNamespace(tests=tests, results=tmp_path / "results")
+    return [s.name for s in suites.plan_suites(None, opts, None)]  # type: ignore[arg-type]
+
+
+def test_a_c_suite_without_a_program_fails_the_plan(tmp_path: Path, monkeypatch) -> None:
+    import pytest
+    from vm.errors import PipelineError
+    assert _plan(tmp_path, monkeypatch, ("kselftests",), ["kselftests/tun_vnet_hash"]) == \
+        ["kselftests-tun_vnet_hash"]
+    with pytest.raises(PipelineError, match="asks for kselftests but no program"):
+        _plan(tmp_path / "2", monkeypatch, ("kselftests",), [])
+    with pytest.raises(PipelineError, match="asks for tap-selftest"):
+        _plan(tmp_path / "3", monkeypatch, ("tun-selftest", "tap-selftest"), ["tun"])
+
+
+def test_an_empty_plan_fails(tmp_path: Path, monkeypatch) -> None:
+    import pytest
+    from vm.errors import PipelineError
+    with pytest.raises(PipelineError, match="no suite"):
+        _plan(tmp_path, monkeypatch, (), [])

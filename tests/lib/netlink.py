@@ -24,7 +24,7 @@ from typing import Iterator, Optional
 
 from pyroute2 import IPRoute, netns
 
-__all__ = ["NetNS", "iproute", "link_up", "link_flags", "delete_link", "add_vlan", "add_veth", "set_xdp",
+__all__ = ["NetNS", "iproute", "link_up", "link_flags", "delete_link", "add_vlan", "add_veth", "set_xdp", "set_mtu",
            "set_link_group", "add_macvtap", "add_ipvtap", "link_mac", "add_address",
            "set_ipv6_conf", "delete_group", "link_stats", "IFF_UP"]
 
@@ -139,6 +139,12 @@ def set_ipv6_conf(name: str, knob: str, value: int) -> None:
     """Write /proc/sys/net/ipv6/conf/NAME/KNOB (ip-sysctl.rst) in the calling thread's
     namespace: e.g. disable_ipv6 0 on one link of a NetNS, which disables IPv6."""
     Path(f"/proc/sys/net/ipv6/conf/{name}/{knob}").write_text(f"{value}\n")
+
+
+def set_mtu(name: str, mtu: int, ipr: Optional[IPRoute] = None) -> None:
+    """RTM_SETLINK IFLA_MTU of ``name``."""
+    with iproute(ipr) as ipr:
+        ipr.link("set", index=_index(name), mtu=mtu)
 
 
 def set_xdp(name: str, prog_fd: int, ipr: Optional[IPRoute] = None) -> None:

@@ -24,6 +24,7 @@ frame appears on the taps.  Links are set up over rtnetlink with pyroute2
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import Callable, Collection, Iterator, Optional
@@ -191,7 +192,7 @@ LATE_SECONDS = 0.05     # how long a batch waits for copies after its last frame
 
 def mismatches(tap: TapFiles, cfg: HashConfig, frames: list[bytes], batch: int = 64,
                timeout: float = 3.0, fixed_queue: int | None = None,
-               via: Optional[str] = None) -> list[str]:
+               via: Optional[str] = None, injector: Optional[Injector] = None) -> list[str]:
     """Send ``frames`` (distinct) through the tap and compare each with pyuapi.rss.
 
     Checks the queue when RSS is on, and hash_value/hash_report (plus zero
@@ -205,6 +206,8 @@ def mismatches(tap: TapFiles, cfg: HashConfig, frames: list[bytes], batch: int =
     the tap's own link, whose transmit path the tap is; for a macvtap/ipvtap
     the peer of its lower device, tests.lib.tapdevs).  With REPORT, the
     hash is checked on the queues whose header has room for it.
+    ``injector`` (left open) sends instead, e.g. a
+    pyuapi.testkit.inject.VnetInjector that makes non-linear skbs.
     """
     if len(set(frames)) != len(frames):
         raise ValueError("mismatches() needs distinct frames: a copy would be a duplicate")
@@ -212,7 +215,7 @@ def mismatches(tap: TapFiles, cfg: HashConfig, frames: list[bytes], batch: int =
     report: set[int] = set()
     if cfg.flags & T.TUN_VNET_HASH_REPORT:
         report = {q for q in range(len(tap.fds)) if tap.has_hash_room(q)}
-    with Injector(via or tap.name) as inj:
+    with contextlib.nullcontext(injector) if injector else Injector(via or tap.name) as inj:
         for start in range(0, len(frames), batch):
             chunk = frames[start:start + batch]
             want = {f: expected(tap, cfg, f) for f in chunk}

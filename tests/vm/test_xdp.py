@@ -7,8 +7,15 @@ every frame in queue ``smp_processor_id() % numqueues``.  With
 TUN_VNET_HASH_RSS each frame must reach the queue its hash selects, with
 the hash reported, exactly as for the packets the stack sends.
 
-The programs are four instructions loaded with pyuapi.testkit.bpf (no
-clang); they are attached in driver mode over rtnetlink (pyroute2).  The
+The programs are a few instructions loaded with pyuapi.testkit.bpf (no
+clang); they are attached in driver mode over rtnetlink (pyroute2).
+Redirects go both ways the core has: bpf_redirect() to an ifindex and
+bpf_redirect_map() through a devmap.  The xdp_frame read path
+(tun_put_user_xdp()) computes the hash from the linear frame
+(patches/0001 virtio_net_hash_eth()): every frame shape of
+pyuapi.testkit.randframes (VLAN tags, IPv6 extension headers, fragments,
+truncated headers, non-IP) goes through it under RSS|REPORT and under
+REPORT alone, where the queue is the CPU's and only the header is checked.  The
 VM has fewer CPUs than the tap has queues, so on a kernel that steers
 xdp_frames by CPU some queues never receive a frame and the test fails.
 """
@@ -22,10 +29,11 @@ from typing import Iterator
 
 import pytest
 
-from pyuapi import HashConfig, Tap
+from pyuapi import HashConfig, Tap, rss
 from pyuapi.testkit import bpf
 from pyuapi.testkit import packets as P
 from pyuapi.testkit.inject import Injector
+from pyuapi.testkit.randframes import random_frame
 from pyuapi.uapi import tun as T
 from pyuapi.uapi import virtio_net as V
 from tests.lib.netlink import add_veth, link_up, set_xdp
@@ -57,14 +65,17 @@ def flows(rng: random.Random, n: int) -> list[bytes]:
     return sorted(frames)
 
 
-def rss_tap(make_tap: TapFactory, rng: random.Random) -> tuple[Tap, HashConfig]:
-    """A 4-queue tap with RSS|REPORT over every type and a random table."""
+def rss_tap(make_tap: TapFactory, rng: random.Random,
+            flags: int = T.TUN_VNET_HASH_RSS | T.TUN_VNET_HASH_REPORT) -> tuple[Tap, HashConfig]:
+    """A 4-queue tap with ``flags`` (default RSS|REPORT) over every type, a
+    random key and, with RSS, a random table."""
     tap = make_tap(queues=QUEUES)
     require_hash(tap)
     report_ready(tap)
-    cfg = HashConfig(T.TUN_VNET_HASH_RSS | T.TUN_VNET_HASH_REPORT, ALL, rng.randbytes(40),
-                     table=tuple(rng.randrange(QUEUES) for _ in range(16)),
-                     unclassified_queue=rng.randrange(QUEUES))
+    rssf = flags & T.TUN_VNET_HASH_RSS
+    cfg = HashConfig(flags, ALL, rng.randbytes(40),
+                     table=tuple(rng.randrange(QUEUES) for _ in range(16)) if rssf else (),
+                     unclassified_queue=rng.randrange(QUEUES) if rssf else 0)
     tap.set_vnet_hash(cfg)
     return tap, cfg
 
@@ -100,6 +111,44 @@ def test_xdp_redirect_into_tap_is_steered_by_rss(make_tap: TapFactory,
     with Injector("xdpin0") as inj:
         for f in frames:
             inj.send(f)
+    got = collect(tap, len(frames), timeout=5.0)
+    check(tap, cfg, frames, got)
+
+
+def test_xdp_devmap_redirect_into_tap_is_steered_by_rss(make_tap: TapFactory,
+                                                        xdp_prog: list[int]) -> None:
+    rng = random.Random(0xDE7)
+    tap, cfg = rss_tap(make_tap, rng)
+    add_veth("xdpin0", "xdpin1")
+    link_up("xdpin0")
+    link_up("xdpin1")
+    xdp_prog.append(bpf.create_devmap([socket.if_nametoindex(tap.name)]))
+    xdp_prog.append(bpf.load_xdp_redirect_map(xdp_prog[-1]))
+    set_xdp("xdpin1", xdp_prog[-1])
+    frames = flows(rng, FRAMES)
+    with Injector("xdpin0") as inj:
+        for f in frames:
+            inj.send(f)
+    got = collect(tap, len(frames), timeout=5.0)
+    check(tap, cfg, frames, got)
+
+
+SHAPES_FLAGS = {"rss+report": T.TUN_VNET_HASH_RSS | T.TUN_VNET_HASH_REPORT,
+                "report": T.TUN_VNET_HASH_REPORT}
+
+
+@pytest.mark.parametrize("flags", SHAPES_FLAGS.values(), ids=SHAPES_FLAGS.keys())
+def test_xdp_tx_every_frame_shape(make_tap: TapFactory, xdp_prog: list[int], flags: int) -> None:
+    rng = random.Random(0xF5 + flags)
+    tap, cfg = rss_tap(make_tap, rng, flags)
+    xdp_prog.append(bpf.load_xdp_action(bpf.XDP_TX))
+    set_xdp(tap.name, xdp_prog[-1])
+    frames = sorted({f for f in (random_frame(rng, n) for n in range(2 * FRAMES)) if len(f) >= 14})
+    reports = {rss.hash_frame(f, ALL, cfg.key)[1] for f in frames}
+    assert len(reports) >= 6, f"the frames cover too few report types: {sorted(reports)}"
+    hdr = bytes(tap.vnet_hdr_sz())
+    for f in frames:
+        os.write(tap.fds[0], hdr + f)
     got = collect(tap, len(frames), timeout=5.0)
     check(tap, cfg, frames, got)
 
