@@ -25,6 +25,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         # a KASAN report with "BUG:".
         "kasan": r"\bKASAN:",
         "kfence": r"\bKFENCE:",
+        # KCSAN (KCONFIG=kcsan): "BUG: KCSAN: data-race in a / b" and
+        # "BUG: KCSAN: assert: race in ..." (kernel/kcsan/report.c)
+        "kcsan": r"^BUG: KCSAN:",
         "ubsan": r"^UBSAN:",
         "lockdep": r"possible (circular|recursive) locking|inconsistent lock state"
         r"|suspicious RCU usage|lock held when returning to user space",
