@@ -136,17 +136,16 @@ def _hammer(fds: Sequence[int], payload: bytes, stop: threading.Event, errs: lis
 
 def delete_cycle(board: Board, cfg: HashConfig, frames: Sequence[bytes]) -> tuple[str, object]:
     """A configured tap with traffic, deleted while its files are in use."""
-    from tests.lib.netlink import delete_link, link_up
+    from tests.lib.netlink import delete_link, iproute, link_up
     payload = cfg.encode()
     problems: list[str] = []
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     n = 0
-    try:
+    with iproute() as ipr, socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0) as sock:
         while not board.stopping():
             t = Tap("cdel%d", queues=2)
             prepare(t)
             t.set_vnet_hash(cfg)
-            link_up(t.name)
+            link_up(t.name, True, ipr)
             stop, errs, count = threading.Event(), [], [0]
             th = threading.Thread(target=_hammer, args=(t.fds, payload, stop, errs, count))
             th.start()
@@ -156,7 +155,7 @@ def delete_cycle(board: Board, cfg: HashConfig, frames: Sequence[bytes]) -> tupl
                 except OSError as e:
                     if e.errno not in (errno.ENOBUFS, errno.ENETDOWN, errno.ENXIO):
                         raise
-            delete_link(t.name)
+            delete_link(t.name, ipr)
             stop.set()
             th.join()
             after = ioctl(t.fds[0], T.TUNGETVNETHASH, _get_buffer())
@@ -169,8 +168,6 @@ def delete_cycle(board: Board, cfg: HashConfig, frames: Sequence[bytes]) -> tupl
             n += 1
             board.add("deleted")
             board.add("deleted_ioctls", count[0])
-    finally:
-        sock.close()
     return ("error", "; ".join(problems[:5])) if problems else ("delete_cycle", n)
 
 

@@ -169,12 +169,13 @@ def hdr_size(board: Board, fd: int, seed: int) -> tuple[str, object]:
 
 def link_flap(board: Board, name: str) -> tuple[str, object]:
     """The link down and up again (RTM_NEWLINK IFF_UP) through pyroute2."""
-    from tests.lib.netlink import link_up
-    while not board.stopping():
-        link_up(name, False)
-        board.add("link_down")
-        link_up(name, True)
-        board.add("link_up")
+    from tests.lib.netlink import iproute, link_up
+    with iproute() as ipr:                   # one rtnetlink socket for the run
+        while not board.stopping():
+            link_up(name, False, ipr)
+            board.add("link_down")
+            link_up(name, True, ipr)
+            board.add("link_up")
     return "link_flap", None
 
 

@@ -59,8 +59,8 @@ GRACE = 60.0                  # seconds a worker may take to finish after stop
 MINIMUM = {                   # per run, times TUNRSS_CSTRESS_MIN_SCALE
     "set_applied": 50, "set_busy": 1, "set_invalid": 5, "get": 50, "attach": 20,
     "detach": 20, "setqueue_refused": 2, "steer_on": 2, "steer_off": 5, "steer_busy": 5,
-    "hdrsz": 20, "hdrsz_invalid": 2, "link_down": 5, "link_up": 5, "sent": 500, "read": 200,
-    "reopen": 5, "persist_cycles": 3, "persist_checked": 3, "deleted": 3, "vhost_received": 10,
+    "hdrsz": 20, "hdrsz_invalid": 2, "link_down": 3, "link_up": 3, "sent": 500, "read": 200,
+    "reopen": 5, "persist_cycles": 2, "persist_checked": 2, "deleted": 2, "vhost_received": 10,
     "judged": 200, "across": 50, "discriminating": 20,
 }
 
