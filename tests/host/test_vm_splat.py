@@ -72,3 +72,11 @@ def test_kcsan_report_is_one_splat_up_to_its_rule() -> None:
     assert only.line == "BUG: KCSAN: data-race in tun_net_xmit / tun_set_queue"
     assert only.excerpt.splitlines()[-1].startswith("=====")
     assert "value changed" in only.excerpt
+
+
+def test_injected_allocation_failures_are_not_splats_outside_they_are() -> None:
+    """warn_alloc() reports between "tunrss-fault-injection: on" and "off"
+    (tests/robustness/test_faults.py) are the injected failures; the same
+    report after "off" is a splat, and its Call Trace is not a second one."""
+    found = scan("alloc-failure.log")
+    assert [(s.kind, s.lineno) for s in found] == [("alloc-failure", 17)]

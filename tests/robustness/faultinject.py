@@ -3,7 +3,7 @@
 make-it-fail and code ranges (Documentation/fault-injection/
 fault-injection.rst; lib/fault-inject.c should_fail_ex).
 
-* :func:`fail_nth`: ``/proc/thread-self/fail-nth`` = N makes the Nth
+* :class:`FailNth`: ``/proc/thread-self/fail-nth`` = N makes the Nth
   fault-injection point this thread passes fail (whatever the probability;
   the stack filter still applies); it reads 0 once that fault was injected.
 * :class:`Knobs`: a capability's debugfs directory (failslab,
@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
-__all__ = ["DEBUGFS", "missing", "Knobs", "fail_nth", "fail_nth_left", "make_it_fail",
-           "symbol_range"]
+__all__ = ["DEBUGFS", "missing", "Knobs", "FailNth", "make_it_fail", "symbol_range",
+           "injecting"]
 
 DEBUGFS = Path("/sys/kernel/debug")
 
@@ -82,19 +82,35 @@ class Knobs:
         self.restore()
 
 
-FAIL_NTH = "/proc/thread-self/fail-nth"
+class FailNth:
+    """``/proc/thread-self/fail-nth`` of the calling thread, opened once, so that
+    arming it and the call under test are two syscalls in a row: no open(),
+    close() or allocation of Python's own in between to take the failure.
+    Use in the thread that made it; a context manager (disarms and closes)."""
 
+    def __init__(self) -> None:
+        self.fd = os.open("/proc/thread-self/fail-nth", os.O_RDWR)
 
-def fail_nth(n: int) -> None:
-    """Make the ``n``-th fault-injection point of this thread fail (0: none)."""
-    with open(FAIL_NTH, "w") as f:
-        f.write(str(n))
+    def arm(self, n: int) -> None:
+        """The ``n``-th fault-injection point of this thread fails (0: none)."""
+        os.pwrite(self.fd, str(n).encode(), 0)
 
+    def left(self) -> int:
+        """Points still to pass before the failure; 0 once it was injected."""
+        return int(os.pread(self.fd, 16, 0).strip() or 0)
 
-def fail_nth_left() -> int:
-    """Points still to pass before the failure; 0 once it was injected (or none armed)."""
-    with open(FAIL_NTH) as f:
-        return int(f.read().strip() or 0)
+    def close(self) -> None:
+        """Disarm and close."""
+        if self.fd >= 0:
+            self.arm(0)
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> "FailNth":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @contextmanager
@@ -108,6 +124,20 @@ def make_it_fail() -> Iterator[None]:
     finally:
         with open(path, "w") as f:
             f.write("0")
+
+
+@contextmanager
+def injecting() -> Iterator[None]:
+    """Mark the block on the console (vm/splat.py FAULT_MARK): the kernel's
+    allocation failure reports in it are the injected failures, not splats."""
+    def mark(state: str) -> None:
+        with open("/dev/kmsg", "w") as f:
+            f.write(f"tunrss-fault-injection: {state}\n")
+    mark("on")
+    try:
+        yield
+    finally:
+        mark("off")
 
 
 def symbol_range(name: str, kallsyms: str = "/proc/kallsyms") -> tuple[int, int]:

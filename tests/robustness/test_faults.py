@@ -29,6 +29,7 @@ scans kmemleak after the tests on this variant (vm/guest.py).
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import random
 from typing import Callable
@@ -36,7 +37,7 @@ from typing import Callable
 import pytest
 
 from pyuapi import HashConfig, Tap, rss
-from pyuapi.errors import TunError
+from pyuapi.sysio import ioctl
 from pyuapi.testkit.inject import Injector
 from pyuapi.testkit.randframes import random_frame
 from pyuapi.uapi import tun as T
@@ -55,7 +56,7 @@ def failslab() -> fi.Knobs:
     why = fi.missing("failslab")
     if why:
         pytest.skip(f"no fault injection in this kernel: {why}; run with KCONFIG=kcsan")
-    with fi.Knobs("failslab") as knobs:
+    with fi.injecting(), fi.Knobs("failslab") as knobs:
         # one line per failure on the console, no stack dump (vm/splat.py
         # would take its "Call Trace:" for a splat)
         knobs.set(verbose=1, probability=0, interval=1, times=-1, space=0)
@@ -78,32 +79,31 @@ def test_set_vnet_hash_enomem_keeps_previous(make_tap: TapFactory, failslab: fi.
     new = _cfg(rng, cap.types, RSS | REPORT)
     tap.set_vnet_hash(old)
     failslab.set(ignore_gfp_wait="N")          # count the GFP_KERNEL allocations too
+    arg = ctypes.create_string_buffer(new.encode())
+    fd = tap.fds[0]
     injected = enomem = succeeded = 0
-    for n in range(1, MAX_NTH + 1):
-        fi.fail_nth(n)
-        try:
-            tap.set_vnet_hash(new)
-            err = 0
-        except TunError as e:
-            err = e.errno or 0
-        left = fi.fail_nth_left()
-        fi.fail_nth(0)
-        got = tap.get_vnet_hash()
-        if left:                                # the call made fewer than n allocations
-            assert err == 0 and got == new.canonical()
-            break
-        injected += 1
-        if err == 0:
-            succeeded += 1
-            assert got == new.canonical(), f"fail-nth {n}: success but TUNGETVNETHASH {got}"
-            tap.set_vnet_hash(old)
+    with fi.FailNth() as nth:
+        for n in range(1, MAX_NTH + 1):
+            nth.arm(n)
+            err = -ioctl(fd, T.TUNSETVNETHASH, arg)
+            left = nth.left()
+            nth.arm(0)
+            got = tap.get_vnet_hash()
+            if left:                            # the call made fewer than n allocations
+                assert err == 0 and got == new.canonical(), (n, err, got)
+                break
+            injected += 1
+            if err == 0:
+                succeeded += 1
+                assert got == new.canonical(), f"fail-nth {n}: success but TUNGETVNETHASH {got}"
+                tap.set_vnet_hash(old)
+            else:
+                assert err == errno.ENOMEM, f"fail-nth {n}: errno {err}, expected ENOMEM"
+                enomem += 1
+                assert got == old.canonical(), \
+                    f"fail-nth {n}: ENOMEM but the configuration changed to {got}"
         else:
-            assert err == errno.ENOMEM, f"fail-nth {n}: errno {err}, expected ENOMEM"
-            enomem += 1
-            assert got == old.canonical(), \
-                f"fail-nth {n}: ENOMEM but the configuration changed to {got}"
-    else:
-        pytest.fail(f"TUNSETVNETHASH still allocating after {MAX_NTH} injected failures")
+            pytest.fail(f"TUNSETVNETHASH still allocating after {MAX_NTH} injected failures")
     record_summary(f"faults: TUNSETVNETHASH: {injected} allocation failures injected "
                    f"(fail-nth 1..{injected}): {enomem} ENOMEM with the previous "
                    f"configuration intact, {succeeded} covered by a fallback")
@@ -142,6 +142,9 @@ def test_skb_ext_failure_reports_current_config(make_tap: TapFactory, failslab: 
             tap.set_vnet_hash(b)              # between the send and the read
             results[label] = collect(tap, len(batch), timeout=3.0)
     problems = []
+    # frames whose hash differs under a and b: there the header tells which was used
+    telling = sum(rss.hash_frame(f, a.types, a.key) != rss.hash_frame(f, b.types, b.key)
+                  for f in faulty)
     for label, batch, header_cfg in (("control", control, a), ("faulty", faulty, b)):
         got = {p.frame: p for p in results[label]}
         for f in batch:
@@ -157,6 +160,8 @@ def test_skb_ext_failure_reports_current_config(make_tap: TapFactory, failslab: 
                 problems.append(f"{label}: ({p.hash_value:#x}, {p.hash_report}, queue "
                                 f"{p.queue}), expected ({h:#x}, {r}, queue {queue})")
     record_summary(f"faults: skb extension: {injected} allocation failures injected under "
-                   f"tun_select_queue for {FRAMES} frames; {len(problems)} problems")
+                   f"tun_select_queue for {FRAMES} frames ({telling} whose header tells "
+                   f"the configurations apart); {len(problems)} problems")
     assert injected > 0, "failslab injected no failure under tun_select_queue"
+    assert telling >= FRAMES // 2, f"only {telling} frames tell the configurations apart"
     assert not problems, "\n".join(problems[:20])
