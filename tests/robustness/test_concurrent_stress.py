@@ -55,7 +55,11 @@ from tests.lib.taps import require_hash
 QUEUES = 5                    # 0: control + read, 1..3: churned + read, 4: vhost-net
 TEMPLATES = 128
 MAX_ATTEMPTS = 1 << 20
-GRACE = 60.0                  # seconds a worker may take to finish after stop
+# Seconds a worker may take to finish after stop (TUNRSS_CSTRESS_GRACE): one
+# iteration of the owner-change and deletion workers waits for RCU grace
+# periods (synchronize_net per detach, one per qdisc freed), which on a
+# lockdep kernel under TCG took longer than 60 s (2026-12-02, debug).
+GRACE = 300.0
 MINIMUM = {                   # per run, times TUNRSS_CSTRESS_MIN_SCALE
     "set_applied": 50, "set_busy": 1, "set_invalid": 5, "get": 50, "attach": 20,
     "detach": 20, "setqueue_refused": 2, "steer_on": 2, "steer_off": 5, "steer_busy": 5,
@@ -83,6 +87,7 @@ def test_concurrent_stress(netns: NetNS, record_summary: Callable[[str], None]) 
     seed = seed_from_env("TUNRSS_STRESS_SEED")
     seconds = env_float("TUNRSS_STRESS_SECONDS", 10.0)
     scale = env_float("TUNRSS_CSTRESS_MIN_SCALE", 1.0)
+    grace = env_float("TUNRSS_CSTRESS_GRACE", GRACE)
     print(f"TUNRSS_STRESS_SEED={seed}", flush=True)
     rng = random.Random(seed)
     frames = [random_frame(rng, i) for i in range(TEMPLATES)]
@@ -133,7 +138,7 @@ def test_concurrent_stress(netns: NetNS, record_summary: Callable[[str], None]) 
         time.sleep(seconds)
         board.stop.value = 1
         got: list[tuple[str, object]] = []
-        end = time.monotonic() + GRACE
+        end = time.monotonic() + grace
         while len(got) < len(procs) and time.monotonic() < end:
             try:
                 got.append(results.get(timeout=1.0))
@@ -152,26 +157,27 @@ def test_concurrent_stress(netns: NetNS, record_summary: Callable[[str], None]) 
             tap.set_persist(False)
         finally:
             tap.close()
-    assert not hung, f"workers still running {GRACE:.0f}s after stop: {hung}"
     errors = [str(payload) for kind, payload in got if kind == "error"]
-    assert not errors, "\n".join(errors)
     out = dict(got)
     reads, bad = [], []
     for key in ("reader-a", "reader-b", "reopen", "vhost_rx"):
-        r, b = out[key]
+        r, b = out.get(key, ([], []))
         reads += r
         bad += b
-    sent: dict[int, int] = out["sender"]
+    sent: dict[int, int] = out.get("sender", {})
     verdict = judge_packets(board, cfgs, frames, sent, reads)
     problems = [f"frame at no header offset, or not one sent: {b.hex()}" for b in bad[:10]]
     problems += verdict.problems[:20]
-    problems += judge_read_backs(board, cfgs, out["read_back"])[:20]
+    problems += judge_read_backs(board, cfgs, out.get("read_back", []))[:20]
     totals = board.totals()
     totals.update(judged=verdict.checked, across=verdict.across,
                   discriminating=verdict.discriminating)
     record_summary(f"concurrent stress: TUNRSS_STRESS_SEED={seed}: {elapsed:.1f}s, "
                    f"{os.cpu_count()} CPUs, " + ", ".join(f"{k} {v}" for k, v in totals.items())
-                   + f", {len(bad)} bad frames, {len(verdict.problems)} unexplained")
+                   + f", {len(bad)} bad frames, {len(verdict.problems)} unexplained"
+                   + (f", still running {grace:.0f}s after stop: {hung}" if hung else ""))
+    assert not hung, f"workers still running {grace:.0f}s after stop: {hung}"
+    assert not errors, "\n".join(errors)
     assert not bad and not problems, f"TUNRSS_STRESS_SEED={seed}:\n" + "\n".join(problems)
     short = [f"{k}: {totals.get(k, 0)} < {int(v * scale)}" for k, v in MINIMUM.items()
              if totals.get(k, 0) < int(v * scale)]
