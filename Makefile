@@ -72,11 +72,15 @@ fuzz: setup
 	VM_TESTS="tests/robustness/test_ioctl_fuzz.py tests/robustness/test_regressions.py" \
 	$(PY) -m vm vm-test
 
-## stress      reconfiguration under traffic + 10,000 devices created/torn down, debug kernel VM
+## stress      reconfiguration under traffic, 10,000 devices created/torn down, concurrent races: debug kernel VM (results/stress-debug); concurrent races + allocation failures: kcsan kernel VM (results/stress-kcsan)
 stress: setup
 	TUNRSS_STRESS_SECONDS=$${TUNRSS_STRESS_SECONDS:-30} TUNRSS_DEVICES=$${TUNRSS_DEVICES:-10000} \
-	VM_TIMEOUT=$${VM_TIMEOUT:-2400} KCONFIG=debug VM_TESTS="tests/robustness/test_reconfig_stress.py \
-	tests/robustness/test_create_teardown.py" $(PY) -m vm vm-test
+	VM_TIMEOUT=$${VM_TIMEOUT:-2400} KCONFIG=debug RESULTS=results/stress-debug \
+	VM_TESTS="tests/robustness/test_reconfig_stress.py tests/robustness/test_create_teardown.py \
+	tests/robustness/test_concurrent_stress.py" $(PY) -m vm vm-test
+	TUNRSS_STRESS_SECONDS=$${TUNRSS_STRESS_SECONDS:-30} VM_TIMEOUT=$${VM_TIMEOUT:-2400} \
+	KCONFIG=kcsan RESULTS=results/stress-kcsan VM_TESTS="tests/robustness/test_concurrent_stress.py \
+	tests/robustness/test_faults.py" $(PY) -m vm vm-test
 
 ## bench       cost of RSS/REPORT vs automq and eBPF, kernel hash ns, harness loop times (BENCH_COLD=1 adds the cold build; results/bench)
 .PHONY: bench

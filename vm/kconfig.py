@@ -24,6 +24,8 @@ VARIANTS = {
     "debug": ["base.config", "debug.config"],
     # `make bench`: with the harness-only patches of bench/kernel/ on top
     "bench": ["base.config", "bench.config"],
+    # `make stress`: KCSAN + fault injection (KCSAN excludes KASAN)
+    "kcsan": ["base.config", "kcsan.config"],
 }
 # Old name -> new name, for options mainline renamed since the oldest base.
 RENAMED = {
@@ -42,6 +44,11 @@ def fragments(variant: str, extra: list[Path] | None = None) -> list[Path]:
     if variant not in VARIANTS:
         raise ConfigError(f"KCONFIG={variant!r}: use one of {', '.join(VARIANTS)}")
     return [CONFIG_DIR / name for name in VARIANTS[variant]] + list(extra or [])
+
+
+def has_kmemleak(variant: str) -> bool:
+    """Whether *variant* builds kmemleak in (the guest then scans after the tests)."""
+    return wanted(fragments(variant)).get("CONFIG_DEBUG_KMEMLEAK") == "y"
 
 
 def parse(text: str) -> dict[str, str]:

@@ -16,6 +16,11 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 MARKER = "tunrss-test: "
+# A test that injects allocation failures (tests/robustness/faultinject.py)
+# writes FAULT_MARK + "on" / "off" to /dev/kmsg around them: the kernel's
+# allocation failure reports (warn_alloc, with a Call Trace) in between are
+# the injected failures, not splats.  Any other kind still is one.
+FAULT_MARK = "tunrss-fault-injection: "
 
 # Kind of splat -> regex on the message text (printk timestamp stripped).
 PATTERNS: dict[str, re.Pattern[str]] = {
@@ -25,6 +30,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         # a KASAN report with "BUG:".
         "kasan": r"\bKASAN:",
         "kfence": r"\bKFENCE:",
+        # KCSAN (KCONFIG=kcsan): "BUG: KCSAN: data-race in a / b" and
+        # "BUG: KCSAN: assert: race in ..." (kernel/kcsan/report.c)
+        "kcsan": r"^BUG: KCSAN:",
         "ubsan": r"^UBSAN:",
         "lockdep": r"possible (circular|recursive) locking|inconsistent lock state"
         r"|suspicious RCU usage|lock held when returning to user space",
@@ -33,6 +41,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         "kmemleak": r"unreferenced object 0x|kmemleak: \d+ new suspected memory leaks",
         "ref-tracker": r"\bref_tracker\b",
         "warning": r"^WARNING:",
+        # warn_alloc(): an allocation without __GFP_NOWARN failed; expected
+        # (and not a splat) between FAULT_MARK on/off, see scan()
+        "alloc-failure": r"page allocation failure: order:|vmalloc error: size",
         "bug": r"^BUG:",
         "oops": r"^Oops\b|^general protection fault",
         "panic": r"^Kernel panic",
@@ -96,6 +107,7 @@ def scan(log: str, tasks: Mapping[str, Sequence[str]] | None = None) -> list[Spl
     splats: list[Splat] = []
     test = ""
     latest: dict[str, str] = {}  # suite -> its last marker, most recent last
+    injecting = False
     i = 0
     while i < len(lines):
         msg = strip_prefix(lines[i])
@@ -107,6 +119,10 @@ def scan(log: str, tasks: Mapping[str, Sequence[str]] | None = None) -> list[Spl
             latest[suite] = test
             i += 1
             continue
+        if msg.startswith(FAULT_MARK):
+            injecting = msg[len(FAULT_MARK):].strip() == "on"
+            i += 1
+            continue
         kind = classify(msg)
         if kind is None:
             i += 1
@@ -114,6 +130,8 @@ def scan(log: str, tasks: Mapping[str, Sequence[str]] | None = None) -> list[Spl
         end = i + 1
         while end < len(lines) and end - i < EXCERPT_LINES:
             tail = strip_prefix(lines[end])
+            if tail.startswith(FAULT_MARK):  # the injection window ends here
+                break
             end += 1
             if _END.search(tail):
                 break
@@ -121,6 +139,7 @@ def scan(log: str, tasks: Mapping[str, Sequence[str]] | None = None) -> list[Spl
         blamed = test
         if tasks and (suites := tasks.get(task_of(excerpt))):
             blamed = next((t for s, t in reversed(latest.items()) if s in suites), test)
-        splats.append(Splat(kind, i + 1, msg, blamed, excerpt))
+        if not (injecting and kind == "alloc-failure"):
+            splats.append(Splat(kind, i + 1, msg, blamed, excerpt))
         i = end
     return splats

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import build, results
+from . import build, kconfig, results
 from .errors import PipelineError
 from .kernel import KSELFTESTS, Kernel
 from .plan import Plan, SuiteSpec
@@ -135,7 +135,7 @@ def plan_suites(kernel: Kernel, opts: Settings, st: Stages) -> list[SuiteSpec]:
 def guest_plan(kernel: Kernel, opts: Settings, suites: list[SuiteSpec]) -> Plan:
     """The plan of a vm-test run: *suites*, side by side when the guest has
     more than one vCPU, with the environment the tests read."""
-    return Plan(suites=suites, kmemleak=opts.variant == "debug", parallel=opts.cpus > 1,
+    return Plan(suites=suites, kmemleak=kconfig.has_kmemleak(opts.variant), parallel=opts.cpus > 1,
                 env={**opts.guest_env, "TUNRSS_IN_VM": "1", "PYTHONDONTWRITEBYTECODE": "1",
                      "TUNRSS_EXPECT_FEATURE": "1" if kernel.patches else "0"})
 

@@ -67,3 +67,21 @@ def test_tree_symbols_reads_config_and_menuconfig(tmp_path) -> None:
         '\thelp\n\t  config FOO in help text is indented prose\nendif\n')
     (tmp_path / "Kconfig.debug").write_text("config KASAN\n\tbool\n")
     assert kconfig.tree_symbols(tmp_path) == {"CONFIG_NETDEVICES", "CONFIG_TUN", "CONFIG_KASAN"}
+
+
+def test_kcsan_variant_asks_for_kcsan_and_fault_injection_without_kasan() -> None:
+    """KCONFIG=kcsan (issue 17): KCSAN excludes KASAN (lib/Kconfig.kcsan), so
+    it is base.config + kcsan.config, with the fault-injection knobs that
+    tests/robustness/test_faults.py uses and kmemleak for the scan."""
+    wanted = kconfig.wanted(kconfig.fragments("kcsan"))
+    for opt in ("CONFIG_KCSAN", "CONFIG_DEBUG_FS", "CONFIG_FAULT_INJECTION", "CONFIG_FAILSLAB",
+                "CONFIG_FAIL_PAGE_ALLOC", "CONFIG_FAULT_INJECTION_DEBUG_FS",
+                "CONFIG_FUNCTION_ERROR_INJECTION", "CONFIG_FAIL_FUNCTION",
+                "CONFIG_FAULT_INJECTION_STACKTRACE_FILTER", "CONFIG_DEBUG_KMEMLEAK"):
+        assert wanted[opt] == "y", opt
+    assert wanted.get("CONFIG_KASAN", "n") == "n"
+
+
+def test_kmemleak_scan_follows_the_variant_config() -> None:
+    assert kconfig.has_kmemleak("debug") and kconfig.has_kmemleak("kcsan")
+    assert not kconfig.has_kmemleak("normal")

@@ -27,6 +27,9 @@ def test_clean_boot_has_no_splat() -> None:
     ("hung-task.log", "hung-task", ""),
     ("ubsan.log", "ubsan", "kselftests-tun_vnet_hash/tun_vnet_hash.ipv6_ex"),
     ("oops.log", "bug", ""),
+    ("kcsan.log", "kcsan",
+     "pytest-robustness-test_concurrent_stress/tests/robustness/test_concurrent_stress.py"
+     "::test_concurrent_stress"),
 ])
 def test_first_splat_kind_and_test(log: str, kind: str, test: str) -> None:
     found = scan(log)
@@ -60,3 +63,20 @@ def test_ordinary_messages_are_not_splats(line: str) -> None:
 
 def test_prefix_with_caller_id_is_stripped() -> None:
     assert splat.strip_prefix("[   12.345678] [    T123] WARNING: x") == "WARNING: x"
+
+
+def test_kcsan_report_is_one_splat_up_to_its_rule() -> None:
+    """A KCSAN report (KCONFIG=kcsan) is one splat, "BUG: KCSAN:" to the
+    closing ===== line, not a second "bug" for the same report."""
+    (only,) = scan("kcsan.log")
+    assert only.line == "BUG: KCSAN: data-race in tun_net_xmit / tun_set_queue"
+    assert only.excerpt.splitlines()[-1].startswith("=====")
+    assert "value changed" in only.excerpt
+
+
+def test_injected_allocation_failures_are_not_splats_outside_they_are() -> None:
+    """warn_alloc() reports between "tunrss-fault-injection: on" and "off"
+    (tests/robustness/test_faults.py) are the injected failures; the same
+    report after "off" is a splat, and its Call Trace is not a second one."""
+    found = scan("alloc-failure.log")
+    assert [(s.kind, s.lineno) for s in found] == [("alloc-failure", 17)]

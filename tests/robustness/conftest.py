@@ -42,3 +42,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("robustness summary")
         for text in _SUMMARY:
             terminalreporter.write_line(text)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pyroute2 waits 2 s (pyroute2.config.default_communicate_timeout) for the
+    child that creates a network namespace; a TCG guest with KASAN beside
+    other VMs took longer (test_concurrent_stress setup, 2026-12-02), and
+    the test errored before it started.  60 s bounds the wait all the same."""
+    import pyroute2.config
+    pyroute2.config.default_communicate_timeout = max(
+        pyroute2.config.default_communicate_timeout, 60)
