@@ -61,6 +61,11 @@ vm-shell: check-vm-shell setup
 ci: check-ci setup
 	$(PY) -m vm ci
 
+## robustness  make ci's short fuzz (2,000 calls) and stress (10 s) on the normal kernel, alone (results/robustness)
+.PHONY: robustness
+robustness: check-robustness setup
+	$(PY) -m vm robustness
+
 ## series      export patches/ + kselftests/ as an upstream-ready series (results/series)
 series: check-series setup
 	$(PY) -m vm series

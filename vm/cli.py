@@ -23,6 +23,7 @@ COMMANDS = {
     "kernel": "build the kernel only; print the bzImage path",
     "vm-shell": "an interactive root shell in the VM of vm-test",
     "ci": "per-patch build/W=1/sparse/checkpatch, UAPI checks, vm-test per variant",
+    "robustness": "make ci's short fuzz and stress (vm/ci.py ROBUSTNESS_*) on the normal kernel",
     "series": "export the series + kselftests/ upstream-ready (results/series)",
     "bases": "the pinned kernel bases and what the archive offers",
     "settings": "every setting: its make variable, option, value now and allowed values",
@@ -126,6 +127,10 @@ def run(args: argparse.Namespace, opts: settings.Settings) -> int:
         return series.export(opts, Stages(), args.series_version, check=args.check)
     if args.command == "ci":
         return ci.run(opts, args.variants)
+    if args.command == "robustness":
+        check = ci.robustness(opts, Stages())
+        print(f"robustness: {check.result} in {check.seconds:.0f}s ({check.detail})")
+        return 0 if check.result == "pass" else 1
     return pipeline.vm_shell(opts)
 
 

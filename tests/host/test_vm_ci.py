@@ -152,3 +152,18 @@ def test_ci_runs_a_short_fuzz_and_stress_on_the_normal_kernel(monkeypatch, tmp_p
     (tmp_path / "r2").mkdir()
     assert ci._run(settings.Settings(cache=tmp_path, results=tmp_path / "r2"), ["debug"]) == 0
     assert [r.tests for r in runs] == [settings.DEFAULT_TESTS]    # no normal kernel, no robustness
+
+
+def test_robustness_command_runs_cis_robustness_step_alone(monkeypatch, tmp_path: Path) -> None:
+    """`python -m vm robustness` (make robustness, .ci/run): the same vm-test
+    as make ci's robustness step, nothing else; its verdict is the exit code."""
+    from vm import cli
+
+    runs: list = []
+    for verdict, want in ((0, 0), (1, 1)):
+        runs.clear()
+        monkeypatch.setattr(ci.pipeline, "vm_test", lambda opts: runs.append(opts) or verdict)
+        env = {"RESULTS": str(tmp_path / f"r{verdict}"), "TUNRSS_CACHE": str(tmp_path)}
+        assert cli.main(["robustness"], env) == want
+        assert [(r.variant, r.tests) for r in runs] == [("normal", ci.ROBUSTNESS_TESTS)]
+        assert runs[0].guest_env["TUNRSS_STRESS_SECONDS"] == "10"
