@@ -12,7 +12,7 @@ PY := .venv/bin/python
 # venv's python once it exists, else the system's (vm/ needs only the stdlib
 # for that).
 PYCHECK := $(if $(wildcard $(PY)),$(PY),python3)
-export BASE CI_VARIANTS SERIES_VERSION SERIES_CHECK KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE VM_TESTS
+export BASE MUTANTS CI_VARIANTS SERIES_VERSION SERIES_CHECK KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE VM_TESTS
 CACHE := $(or $(TUNRSS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tunrss)
 
 .PHONY: help setup vm-test test host-test kernel vm-shell ci series bases clean distclean
@@ -60,6 +60,11 @@ vm-shell: check-vm-shell setup
 ## ci          per-patch build/W=1/sparse/checkpatch, UAPI checks, vm-test normal+debug
 ci: check-ci setup
 	$(PY) -m vm ci
+
+## mutants     bug-on-purpose kernels (tests/mutants/): build each, run the suites, print the kill matrix (MUTANTS=a,b; results/mutants)
+.PHONY: mutants
+mutants: check-mutants setup
+	$(PY) -m vm mutants
 
 ## series      export patches/ + kselftests/ as an upstream-ready series (results/series)
 series: check-series setup

@@ -25,6 +25,7 @@ COMMANDS = {
     "ci": "per-patch build/W=1/sparse/checkpatch, UAPI checks, vm-test per variant",
     "series": "export the series + kselftests/ upstream-ready (results/series)",
     "bases": "the pinned kernel bases and what the archive offers",
+    "mutants": "bug-on-purpose kernels (tests/mutants/): which suite kills each",
     "settings": "every setting: its make variable, option, value now and allowed values",
 }
 
@@ -59,6 +60,10 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
                                help="config variants to vm-test, space separated; CI_VARIANTS, "
                                f"now {env.get('CI_VARIANTS') or 'normal debug'!r}; "
                                f"of: {', '.join(kconfig.VARIANTS)}")
+    parsers["mutants"].add_argument("--mutants", metavar="MUTANTS",
+                                    help="mutants to run, comma separated (default all); "
+                                    f"MUTANTS, now {env.get('MUTANTS') or ''!r}; the default "
+                                    "suites are kselftests tests/vm")
     parsers["series"].add_argument("--version", dest="series_version", metavar="SERIES_VERSION",
                                    help="series version (v2...); SERIES_VERSION, now "
                                    f"{env.get('SERIES_VERSION') or '1'!r}")
@@ -77,6 +82,12 @@ def parse(argv: list[str] | None, env: Mapping[str, str]) -> tuple[argparse.Name
     if args.command == "ci":
         args.variants = settings.check_variants(args.variants if args.variants is not None
                                           else env.get("CI_VARIANTS", ""))
+    if args.command == "mutants":
+        from . import mutants  # stdlib only at import: checked before any work
+
+        args.mutants = mutants.select(args.mutants if args.mutants is not None
+                                      else env.get("MUTANTS", ""))
+        opts = mutants.default_tests(opts, args.tests, env)
     if args.command == "series":
         args.series_version = settings.check_version(
             args.series_version if args.series_version is not None
@@ -114,6 +125,10 @@ def run(args: argparse.Namespace, opts: settings.Settings) -> int:
     here, so that a bad setting is reported before they load)."""
     from . import ci, pipeline, series
 
+    if args.dry_run and args.command == "mutants":
+        from . import mutants
+
+        return mutants.dry_run(opts, args.mutants, sys.stdout)
     if args.dry_run:
         return pipeline.dry_run(opts, args.command, sys.stdout)
     if args.command == "bases":
@@ -126,6 +141,10 @@ def run(args: argparse.Namespace, opts: settings.Settings) -> int:
         return series.export(opts, Stages(), args.series_version, check=args.check)
     if args.command == "ci":
         return ci.run(opts, args.variants)
+    if args.command == "mutants":
+        from . import mutants
+
+        return mutants.run(opts, args.mutants)
     return pipeline.vm_shell(opts)
 
 
