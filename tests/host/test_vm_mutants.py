@@ -49,10 +49,14 @@ def test_cli_rejects_a_bad_name_before_any_work(capsys: pytest.CaptureFixture[st
 
 def test_cli_default_suites_and_vm_tests_override() -> None:
     args, opts = cli.parse(["mutants", "--mutants", "key-ignored"], ENV)
-    assert opts.tests == mutants.DEFAULT_TESTS
+    assert opts.tests == ("kselftests", "tests/vm")
+    assert opts.guest_env["PYTEST_ADDOPTS"] == \
+        "--ignore=tests/vm/test_differential.py --ignore=tests/vm/test_macvtap_errors.py"
+    for slow in mutants.SLOW_TESTS:
+        assert (mutants.REPO / slow).is_file(), slow
     assert [p.name for p in args.mutants] == ["0001-key-ignored.patch"]
     _, opts = cli.parse(["mutants", "--tests", "kselftests"], ENV)
-    assert opts.tests == ("kselftests",)
+    assert opts.tests == ("kselftests",) and "PYTEST_ADDOPTS" not in opts.guest_env
     _, opts = cli.parse(["mutants"], {**ENV, "VM_TESTS": "tests/vm/test_xdp.py"})
     assert opts.tests == ("tests/vm/test_xdp.py",)
 
