@@ -63,7 +63,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parsers["mutants"].add_argument("--mutants", metavar="MUTANTS",
                                     help="mutants to run, comma separated (default all); "
                                     f"MUTANTS, now {env.get('MUTANTS') or ''!r}; the default "
-                                    "suites are kselftests and tests/vm but its slowest files")
+                                    "suites are kselftests and the fast files of tests/vm")
     parsers["series"].add_argument("--version", dest="series_version", metavar="SERIES_VERSION",
                                    help="series version (v2...); SERIES_VERSION, now "
                                    f"{env.get('SERIES_VERSION') or '1'!r}")
