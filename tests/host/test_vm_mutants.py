@@ -51,6 +51,7 @@ def test_cli_default_suites_and_vm_tests_override() -> None:
     args, opts = cli.parse(["mutants", "--mutants", "key-ignored"], ENV)
     assert opts.tests == ("kselftests", "tests/vm")
     ignored = opts.guest_env["PYTEST_ADDOPTS"].split()
+    assert opts.guest_env["PYTEST_ADDOPTS"].startswith("-k 'not ipvtap' --ignore=")
     assert "--ignore=tests/vm/test_differential.py" in ignored
     assert not any("test_xdp" in i or "test_state_lifetime" in i for i in ignored)
     for fast in mutants.FAST_TESTS:
