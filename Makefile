@@ -23,7 +23,7 @@ help:
 	@echo "Variables (make vm-test VAR=value), with their values now; the same as"
 	@echo "options of python -m vm COMMAND (--help; --dry-run prints the plan):"
 	@$(PYCHECK) -m vm settings
-	@echo "  CI_VARIANTS=normal debug (make ci)  SERIES_VERSION=1 SERIES_CHECK=1 (make series)"
+	@echo "  CI_VARIANTS=normal debug (make ci)  SERIES_VERSION=1 SERIES_CHECK=1 (make series)  MUTANTS= (make mutants: all)"
 
 # check-CMD: validate the settings of `python -m vm CMD` before anything else
 check-%:
