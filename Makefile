@@ -12,7 +12,7 @@ PY := .venv/bin/python
 # venv's python once it exists, else the system's (vm/ needs only the stdlib
 # for that).
 PYCHECK := $(if $(wildcard $(PY)),$(PY),python3)
-export BASE CI_VARIANTS SERIES_VERSION SERIES_CHECK KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE VM_TESTS
+export BASE MUTANTS CI_VARIANTS SERIES_VERSION SERIES_CHECK KERNEL_DIR KERNEL_BASE KCONFIG VM_ACCEL VM_TIMEOUT VM_CPUS VM_MEMORY JOBS RESULTS PATCHES TUNRSS_CACHE VM_TESTS
 CACHE := $(or $(TUNRSS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tunrss)
 
 .PHONY: help setup vm-test test host-test kernel vm-shell ci series bases clean distclean
@@ -23,7 +23,7 @@ help:
 	@echo "Variables (make vm-test VAR=value), with their values now; the same as"
 	@echo "options of python -m vm COMMAND (--help; --dry-run prints the plan):"
 	@$(PYCHECK) -m vm settings
-	@echo "  CI_VARIANTS=normal debug (make ci)  SERIES_VERSION=1 SERIES_CHECK=1 (make series)"
+	@echo "  CI_VARIANTS=normal debug (make ci)  SERIES_VERSION=1 SERIES_CHECK=1 (make series)  MUTANTS= (make mutants: all)"
 
 # check-CMD: validate the settings of `python -m vm CMD` before anything else
 check-%:
@@ -65,6 +65,11 @@ ci: check-ci setup
 .PHONY: robustness
 robustness: check-robustness setup
 	$(PY) -m vm robustness
+
+## mutants     bug-on-purpose kernels (tests/mutants/): build each, run the suites, print the kill matrix (MUTANTS=a,b; results/mutants)
+.PHONY: mutants
+mutants: check-mutants setup
+	$(PY) -m vm mutants
 
 ## series      export patches/ + kselftests/ as an upstream-ready series (results/series)
 series: check-series setup

@@ -26,6 +26,7 @@ COMMANDS = {
     "robustness": "make ci's short fuzz and stress (vm/ci.py ROBUSTNESS_*) on the normal kernel",
     "series": "export the series + kselftests/ upstream-ready (results/series)",
     "bases": "the pinned kernel bases and what the archive offers",
+    "mutants": "bug-on-purpose kernels (tests/mutants/): which suite kills each",
     "settings": "every setting: its make variable, option, value now and allowed values",
 }
 
@@ -60,6 +61,10 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
                                help="config variants to vm-test, space separated; CI_VARIANTS, "
                                f"now {env.get('CI_VARIANTS') or 'normal debug'!r}; "
                                f"of: {', '.join(kconfig.VARIANTS)}")
+    parsers["mutants"].add_argument("--mutants", metavar="MUTANTS",
+                                    help="mutants to run, comma separated (default all); "
+                                    f"MUTANTS, now {env.get('MUTANTS') or ''!r}; the default "
+                                    "suites are kselftests and the fast files of tests/vm")
     parsers["series"].add_argument("--version", dest="series_version", metavar="SERIES_VERSION",
                                    help="series version (v2...); SERIES_VERSION, now "
                                    f"{env.get('SERIES_VERSION') or '1'!r}")
@@ -78,6 +83,12 @@ def parse(argv: list[str] | None, env: Mapping[str, str]) -> tuple[argparse.Name
     if args.command == "ci":
         args.variants = settings.check_variants(args.variants if args.variants is not None
                                           else env.get("CI_VARIANTS", ""))
+    if args.command == "mutants":
+        from . import mutants  # stdlib only at import: checked before any work
+
+        args.mutants = mutants.select(args.mutants if args.mutants is not None
+                                      else env.get("MUTANTS", ""))
+        opts = mutants.default_tests(opts, args.tests, env)
     if args.command == "series":
         args.series_version = settings.check_version(
             args.series_version if args.series_version is not None
@@ -115,6 +126,10 @@ def run(args: argparse.Namespace, opts: settings.Settings) -> int:
     here, so that a bad setting is reported before they load)."""
     from . import ci, pipeline, series
 
+    if args.dry_run and args.command == "mutants":
+        from . import mutants
+
+        return mutants.dry_run(opts, args.mutants, sys.stdout)
     if args.dry_run:
         return pipeline.dry_run(opts, args.command, sys.stdout)
     if args.command == "bases":
@@ -131,6 +146,10 @@ def run(args: argparse.Namespace, opts: settings.Settings) -> int:
         check = ci.robustness(opts, Stages())
         print(f"robustness: {check.result} in {check.seconds:.0f}s ({check.detail})")
         return 0 if check.result == "pass" else 1
+    if args.command == "mutants":
+        from . import mutants
+
+        return mutants.run(opts, args.mutants)
     return pipeline.vm_shell(opts)
 
 

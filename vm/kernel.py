@@ -42,21 +42,26 @@ def extra_fragments() -> list[Path]:
     return [path] if path.exists() else []
 
 
-def kernel_patches(patch_dir: Path, variant: str) -> list[Path]:
+def kernel_patches(patch_dir: Path, variant: str,
+                   extra_patches: tuple[Path, ...] = ()) -> list[Path]:
     """The series of *patch_dir*, then the variant's own patches, if any
-    (VARIANT_PATCH_DIRS), in order; all of them go into the build key."""
+    (VARIANT_PATCH_DIRS), then *extra_patches* (a mutant, vm/mutants.py),
+    in order; all of them go into the build key."""
     extra = VARIANT_PATCH_DIRS.get(variant)
-    return source.series(patch_dir) + (source.series(extra) if extra else [])
+    return source.series(patch_dir) + (source.series(extra) if extra else []) \
+        + list(extra_patches)
 
 
 def workdir(opts: Settings, base_commit: str) -> build.Workdir:
-    """The work directory of (base commit, config variant)."""
-    return build.Workdir(opts.cache / "work" / f"{base_commit[:12]}-{opts.variant}")
+    """The work directory of (base commit, config variant), or of
+    (base commit, work tag) when a tag is set (vm/mutants.py)."""
+    name = f"{base_commit[:12]}-{opts.work_tag or opts.variant}"
+    return build.Workdir(opts.cache / "work" / name)
 
 
 def identify(opts: Settings, base: source.Base) -> Kernel:
     """The kernel *opts* asks for on *base*: its key, and whether it is built."""
-    patches = kernel_patches(opts.patch_dir, opts.variant)
+    patches = kernel_patches(opts.patch_dir, opts.variant, opts.extra_patches)
     frags = kconfig.fragments(opts.variant, extra_fragments())
     key = build.build_key(base.commit, opts.variant, frags, patches, build.compiler_id())
     work = workdir(opts, base.commit)
@@ -98,7 +103,8 @@ def prepare_kernel(opts: Settings, st: Stages) -> Kernel:
     env = build.make_env(opts.cache)
     extra = VARIANT_PATCH_DIRS.get(opts.variant)
     with st.stage("apply", f"{len(patches)} patch(es) from {opts.patch_dir}"
-                  + (f" and {extra}" if extra else "")):
+                  + (f" and {extra}" if extra else "")
+                  + "".join(f" and {p.name}" for p in opts.extra_patches)):
         source.checkout(base, work.src)
         source.apply_series(work.src, patches)
     ckey = build.config_key(base.commit, frags)

@@ -91,6 +91,11 @@ class Settings:
     patch_dir: Path = PATCH_DIR
     tests: tuple[str, ...] = DEFAULT_TESTS
     guest_env: dict[str, str] = field(default_factory=dict)
+    # Set by `python -m vm mutants` only (vm/mutants.py): harness patches
+    # applied after the series, and the work directory's name instead of
+    # the variant's, so mutants never rebuild the normal work directory.
+    extra_patches: tuple[Path, ...] = ()
+    work_tag: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
