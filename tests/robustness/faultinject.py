@@ -126,6 +126,27 @@ def make_it_fail() -> Iterator[None]:
             f.write("0")
 
 
+class MakeItFail:
+    """``/proc/thread-self/make-it-fail`` opened once, like :class:`FailNth`:
+    arming, the call under test and disarming are three syscalls in a row,
+    with nothing of Python's own that could allocate (and so fail) between
+    them.  A context manager (disarms and closes)."""
+
+    def __init__(self) -> None:
+        self.fd = os.open("/proc/thread-self/make-it-fail", os.O_RDWR)
+
+    def arm(self, on: bool) -> None:
+        """From now on, this thread's allocations may (on) or may not fail."""
+        os.pwrite(self.fd, b"1" if on else b"0", 0)
+
+    def __enter__(self) -> "MakeItFail":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.arm(False)
+        os.close(self.fd)
+
+
 @contextmanager
 def injecting() -> Iterator[None]:
     """Mark the block on the console (vm/splat.py FAULT_MARK): the kernel's

@@ -6,10 +6,13 @@ elsewhere the tests skip).
 * TUNSETVNETHASH: tun_vnet_hash_build() allocates the new state
   (kvzalloc, ~5 KiB: a kmalloc, then a vmalloc fallback) before the RTNL
   (patches/0002).  Every allocation the call makes is failed in turn
-  (fail-nth = 1, 2, ... with failslab counting GFP_KERNEL allocations):
+  (fail-nth = 1, 2, ... with failslab counting GFP_KERNEL allocations and
+  fail_page_alloc counting order-0 pages, which the vmalloc fallback takes):
   each call either fails with ENOMEM and TUNGETVNETHASH returns the
   previous configuration unchanged, or succeeds (the fallback covered the
   failure) and returns the new one; until an N the call no longer reaches.
+  Then every allocation of one call fails (failslab and fail_page_alloc,
+  probability 100, task filter): it must give ENOMEM and change nothing.
 * The datapath: with RSS, tun_select_queue() stores the hash and the REPORT
   decision in an skb extension (patches/0003 virtio_net_hash_set_ext,
   GFP_ATOMIC).  failslab fails every allocation made under
@@ -82,7 +85,13 @@ def test_set_vnet_hash_enomem_keeps_previous(make_tap: TapFactory, failslab: fi.
     arg = ctypes.create_string_buffer(new.encode())
     fd = tap.fds[0]
     injected = enomem = succeeded = 0
-    with fi.FailNth() as nth:
+    # kvzalloc's vmalloc fallback takes order-0 pages that may sleep, which
+    # fail_page_alloc ignores by default (min-order 1, ignore-gfp-wait Y):
+    # with failslab alone, a kcsan run injected 3 failures and the fallback
+    # covered all 3, so ENOMEM was never reached.
+    with fi.Knobs("fail_page_alloc") as pages, fi.FailNth() as nth:
+        pages.set(verbose=1, probability=0, interval=1, times=-1, space=0,
+                  min_order=0, ignore_gfp_wait="N", ignore_gfp_highmem="N")
         for n in range(1, MAX_NTH + 1):
             nth.arm(n)
             err = -ioctl(fd, T.TUNSETVNETHASH, arg)
@@ -104,10 +113,33 @@ def test_set_vnet_hash_enomem_keeps_previous(make_tap: TapFactory, failslab: fi.
                     f"fail-nth {n}: ENOMEM but the configuration changed to {got}"
         else:
             pytest.fail(f"TUNSETVNETHASH still allocating after {MAX_NTH} injected failures")
-    record_summary(f"faults: TUNSETVNETHASH: {injected} allocation failures injected "
-                   f"(fail-nth 1..{injected}): {enomem} ENOMEM with the previous "
-                   f"configuration intact, {succeeded} covered by a fallback")
-    assert injected > 0 and enomem > 0, "no allocation failure reached TUNSETVNETHASH"
+    # Every allocation of one call fails (fail-nth fails one only, and a
+    # failed kmalloc of kvzalloc is covered by its vmalloc fallback): the
+    # call must give ENOMEM and change nothing.
+    budget = 100_000
+    tap.set_vnet_hash(old)                  # the walk above ended with `new` applied
+    with fi.Knobs("fail_page_alloc") as pages, fi.MakeItFail() as mif:
+        for knobs in (failslab, pages):
+            knobs.set(verbose=1, interval=1, space=0, task_filter="Y", times=budget,
+                      ignore_gfp_wait="N")
+        pages.set(min_order=0, ignore_gfp_highmem="N")
+        for knobs in (failslab, pages):
+            knobs.set(probability=100)
+        mif.arm(True)
+        err = -ioctl(fd, T.TUNSETVNETHASH, arg)
+        mif.arm(False)
+        for knobs in (failslab, pages):
+            knobs.set(probability=0)
+        all_failed = sum(budget - int(k.read("times")) for k in (failslab, pages))
+    got = tap.get_vnet_hash()
+    record_summary(f"faults: TUNSETVNETHASH: {injected} allocation failures injected one "
+                   f"at a time (fail-nth 1..{injected}): {enomem} ENOMEM with the previous "
+                   f"configuration intact, {succeeded} covered by a fallback; every "
+                   f"allocation failing ({all_failed} failures): errno {err}")
+    assert injected > 0, "fail-nth reached no allocation of TUNSETVNETHASH"
+    assert all_failed > 0, "no allocation failed with every allocation made to fail"
+    assert err == errno.ENOMEM, f"every allocation failing: errno {err}, expected ENOMEM"
+    assert got == old.canonical(), f"ENOMEM but the configuration changed to {got}"
 
 
 def _send_batch(inj: Injector, frames: list[bytes]) -> None:
