@@ -175,14 +175,21 @@ def robustness(opts: Settings, st: Stages) -> Check:
     sub = dataclasses.replace(opts, variant="normal", tests=ROBUSTNESS_TESTS,
                               results=opts.results / "robustness",
                               guest_env={**opts.guest_env, **ROBUSTNESS_ENV})
+    return _vm_test_check("robustness (short fuzz + stress, KCONFIG=normal)", "robustness",
+                          sub, st)
+
+
+def _vm_test_check(name: str, label: str, sub: Settings, st: Stages) -> Check:
+    """One vm-test run with *sub* as a Check named *name* (its time, its results.json);
+    a PipelineError is printed as ``ci: <label>: ...`` and fails it."""
     start = st.elapsed()
     try:
         rc = pipeline.vm_test(sub)
     except PipelineError as e:
-        print(f"ci: robustness: {e}")
+        print(f"ci: {label}: {e}")
         rc = e.exit_code
-    return Check("robustness (short fuzz + stress, KCONFIG=normal)", "pass" if rc == 0 else "fail",
-                 round(st.elapsed() - start, 1), str(sub.results / "results.json"))
+    return Check(name, "pass" if rc == 0 else "fail", round(st.elapsed() - start, 1),
+                 str(sub.results / "results.json"))
 
 
 def _run(opts: Settings, variants: list[str]) -> int:
@@ -204,14 +211,8 @@ def _run(opts: Settings, variants: list[str]) -> int:
             continue
         sub = dataclasses.replace(opts, variant=variant, results=opts.results / f"vm-test-{variant}",
                                   timeout=opts.timeout * TIMEOUT_FACTOR.get(variant, 1))
-        start = st.elapsed()
-        try:
-            rc = pipeline.vm_test(sub)
-        except PipelineError as e:
-            print(f"ci: vm-test {variant}: {e}")
-            rc = e.exit_code
-        checks.append(Check(f"vm-test KCONFIG={variant}", "pass" if rc == 0 else "fail",
-                            round(st.elapsed() - start, 1), str(sub.results / "results.json")))
+        checks.append(_vm_test_check(f"vm-test KCONFIG={variant}", f"vm-test {variant}",
+                                     sub, st))
     if "normal" in variants and not broken:
         checks.append(robustness(opts, st))
     print(summary_table(checks))

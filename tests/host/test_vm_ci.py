@@ -107,16 +107,23 @@ def test_checkpatch_runs_debians_python_first() -> None:
     assert patchcheck.checkpatch_env()["PATH"].split(":")[0] == "/usr/bin"
 
 
-def test_debug_variant_gets_twice_the_guest_timeout(monkeypatch, tmp_path: Path) -> None:
-    """The debug kernel's vm-test runs with VM_TIMEOUT x TIMEOUT_FACTOR["debug"]."""
-    from vm import settings, source
+def no_kernel_checks(monkeypatch, tmp_path: Path) -> None:
+    """ci._run without a base tree: no per-patch or UAPI checks, an empty series."""
+    from vm import source
 
-    seen: dict[str, float] = {}
     base = source.Base(tmp_path, "0" * 40, "base")
     monkeypatch.setattr(ci.pipeline, "resolve_base", lambda opts: base)
     monkeypatch.setattr(ci.source, "series", lambda d: [])
     monkeypatch.setattr(ci, "per_patch", lambda *a, **k: [])
     monkeypatch.setattr(ci, "uapi_checks", lambda *a, **k: [])
+
+
+def test_debug_variant_gets_twice_the_guest_timeout(monkeypatch, tmp_path: Path) -> None:
+    """The debug kernel's vm-test runs with VM_TIMEOUT x TIMEOUT_FACTOR["debug"]."""
+    from vm import settings
+
+    seen: dict[str, float] = {}
+    no_kernel_checks(monkeypatch, tmp_path)
     monkeypatch.setattr(ci.pipeline, "vm_test",
                         lambda opts: seen.__setitem__(opts.variant, opts.timeout) or 0)
     opts = settings.Settings(cache=tmp_path, results=tmp_path / "r", timeout=1000.0)
@@ -128,14 +135,10 @@ def test_debug_variant_gets_twice_the_guest_timeout(monkeypatch, tmp_path: Path)
 def test_ci_runs_a_short_fuzz_and_stress_on_the_normal_kernel(monkeypatch, tmp_path: Path) -> None:
     """After the variants' vm-test, one vm-test of the robustness suites with
     ci's sizes (TUNRSS_* seeds of the caller pass through); its failure fails ci."""
-    from vm import settings, source
+    from vm import settings
 
     runs: list[settings.Settings] = []
-    base = source.Base(tmp_path, "0" * 40, "base")
-    monkeypatch.setattr(ci.pipeline, "resolve_base", lambda opts: base)
-    monkeypatch.setattr(ci.source, "series", lambda d: [])
-    monkeypatch.setattr(ci, "per_patch", lambda *a, **k: [])
-    monkeypatch.setattr(ci, "uapi_checks", lambda *a, **k: [])
+    no_kernel_checks(monkeypatch, tmp_path)
     monkeypatch.setattr(ci.pipeline, "vm_test",
                         lambda opts: runs.append(opts) or int(opts.tests == ci.ROBUSTNESS_TESTS))
     opts = settings.Settings(cache=tmp_path, results=tmp_path / "r",
