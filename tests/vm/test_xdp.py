@@ -98,39 +98,37 @@ def check(tap: Tap, cfg: HashConfig, frames: list[bytes], got: list) -> None:
         "\n".join(problems[:20])
 
 
-def test_xdp_redirect_into_tap_is_steered_by_rss(make_tap: TapFactory,
-                                                 xdp_prog: list[int]) -> None:
-    rng = random.Random(0x5D1)
-    tap, cfg = rss_tap(make_tap, rng)
+def redirect_through_veth(tap: Tap, cfg: HashConfig, rng: random.Random, prog: int) -> None:
+    """Attach the XDP program *prog* to the receiving end of a new veth pair,
+    send FRAMES flows into the other end, and check what *prog* redirected
+    into *tap* (ndo_xdp_xmit, steered by RSS) with :func:`check`."""
     add_veth("xdpin0", "xdpin1")
     link_up("xdpin0")
     link_up("xdpin1")
-    xdp_prog.append(bpf.load_xdp_redirect(socket.if_nametoindex(tap.name)))
-    set_xdp("xdpin1", xdp_prog[-1])
+    set_xdp("xdpin1", prog)
     frames = flows(rng, FRAMES)
     with Injector("xdpin0") as inj:
         for f in frames:
             inj.send(f)
     got = collect(tap, len(frames), timeout=5.0)
     check(tap, cfg, frames, got)
+
+
+def test_xdp_redirect_into_tap_is_steered_by_rss(make_tap: TapFactory,
+                                                 xdp_prog: list[int]) -> None:
+    rng = random.Random(0x5D1)
+    tap, cfg = rss_tap(make_tap, rng)
+    xdp_prog.append(bpf.load_xdp_redirect(socket.if_nametoindex(tap.name)))
+    redirect_through_veth(tap, cfg, rng, xdp_prog[-1])
 
 
 def test_xdp_devmap_redirect_into_tap_is_steered_by_rss(make_tap: TapFactory,
                                                         xdp_prog: list[int]) -> None:
     rng = random.Random(0xDE7)
     tap, cfg = rss_tap(make_tap, rng)
-    add_veth("xdpin0", "xdpin1")
-    link_up("xdpin0")
-    link_up("xdpin1")
     xdp_prog.append(bpf.create_devmap([socket.if_nametoindex(tap.name)]))
     xdp_prog.append(bpf.load_xdp_redirect_map(xdp_prog[-1]))
-    set_xdp("xdpin1", xdp_prog[-1])
-    frames = flows(rng, FRAMES)
-    with Injector("xdpin0") as inj:
-        for f in frames:
-            inj.send(f)
-    got = collect(tap, len(frames), timeout=5.0)
-    check(tap, cfg, frames, got)
+    redirect_through_veth(tap, cfg, rng, xdp_prog[-1])
 
 
 SHAPES_FLAGS = {"rss+report": T.TUN_VNET_HASH_RSS | T.TUN_VNET_HASH_REPORT,
