@@ -113,19 +113,6 @@ class FailNth:
         self.close()
 
 
-@contextmanager
-def make_it_fail() -> Iterator[None]:
-    """This thread (``/proc/thread-self/make-it-fail``) may fail for the block."""
-    path = "/proc/thread-self/make-it-fail"
-    with open(path, "w") as f:
-        f.write("1")
-    try:
-        yield
-    finally:
-        with open(path, "w") as f:
-            f.write("0")
-
-
 class MakeItFail:
     """``/proc/thread-self/make-it-fail`` opened once, like :class:`FailNth`:
     arming, the call under test and disarming are three syscalls in a row,
@@ -145,6 +132,15 @@ class MakeItFail:
     def __exit__(self, *exc: object) -> None:
         self.arm(False)
         os.close(self.fd)
+
+
+@contextmanager
+def make_it_fail() -> Iterator[None]:
+    """This thread (``/proc/thread-self/make-it-fail``) may fail for the block
+    (:class:`MakeItFail`, armed on entry)."""
+    with MakeItFail() as mif:
+        mif.arm(True)
+        yield
 
 
 @contextmanager
