@@ -144,7 +144,7 @@ def run(args: argparse.Namespace, opts: settings.Settings) -> int:
         return ci.run(opts, args.variants)
     if args.command == "robustness":
         check = ci.robustness(opts, Stages())
-        print(f"robustness: {check.result} in {check.seconds:.0f}s ({check.detail})")
+        print(f"robustness: {check.result} in {check.seconds:.0f}s; results in {check.log}")
         return 0 if check.result == "pass" else 1
     if args.command == "mutants":
         from . import mutants
