@@ -87,7 +87,7 @@ def parse(argv: list[str] | None, env: Mapping[str, str]) -> tuple[argparse.Name
         from . import mutants  # stdlib only at import: checked before any work
 
         args.mutants = mutants.select(args.mutants if args.mutants is not None
-                                      else env.get("MUTANTS", ""))
+                                      else env.get("MUTANTS", ""), opts.variant)
         opts = mutants.default_tests(opts, args.tests, env)
     if args.command == "series":
         args.series_version = settings.check_version(

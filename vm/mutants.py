@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, TextIO
 
 from .errors import PipelineError, SettingsError
+from .killmatrix import Row, columns_of, control_row, matrix, verdict, verdicts
 from .settings import REPO, Settings
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from .stages import Stages
 
 MUTANT_DIR = REPO / "tests" / "mutants"
-WORK_TAG = "mutants"
+WORK_TAG = "mutants"  # + "-<variant>" but for "normal" (work_tag())
 # So that one mutant costs about four minutes on TCG: the project's C
 # selftests and, side by side with them, one pytest run of the tests/vm
 # files that finish within the C suite's time (its start-up alone takes
@@ -54,8 +55,13 @@ def slow_tests(repo: Path = REPO) -> list[str]:
     """The tests/vm files the default leaves out: all but FAST_TESTS."""
     return sorted(p.relative_to(repo).as_posix() for p in (repo / "tests/vm").glob("test_*.py")
                   if p.stem not in FAST_TESTS)
-CONSOLE = "console"  # the column of splats, panics and timeouts
-KILLED, SURVIVED, NOT_RUN, PASS, FAIL = "killed", "survived", "not run", "pass", "FAIL"
+
+
+# A mutant that only some config variant can kill (allocation failures
+# need the fault injection of "kcsan") says so in its commit message.
+_NEEDS = re.compile(r"^Needs-variant: (?P<variant>\S+)$", re.M)
+# ... and the suites that kill it there, added to the default ones
+VARIANT_TESTS = {"kcsan": ("tests/robustness/test_faults.py",)}
 _NAME = re.compile(r"\d{4}-(?P<name>.+)\.patch")
 _TIP = "mutants-series-tip"  # in the work directory: "<control key> <commit>"
 
@@ -70,9 +76,24 @@ def available(directory: Path = MUTANT_DIR) -> dict[str, Path]:
     return found
 
 
-def select(text: str, directory: Path = MUTANT_DIR) -> list[Path]:
-    """MUTANTS / --mutants: names separated by commas or spaces, "" for all;
-    SettingsError listing the allowed names for any other."""
+def needed_variant(patch: Path) -> str | None:
+    """The config variant (KCONFIG) a mutant needs, from the
+    ``Needs-variant:`` line of its commit message; None: any."""
+    m = _NEEDS.search(patch.read_text(errors="replace").split("\n---\n", 1)[0])
+    return m["variant"] if m else None
+
+
+def elsewhere(variant: str, directory: Path = MUTANT_DIR) -> dict[str, str]:
+    """Mutant name -> the other variant it needs, for those *variant* cannot run."""
+    return {n: v for n, p in available(directory).items()
+            if (v := needed_variant(p)) not in (None, variant)}
+
+
+def select(text: str, variant: str = "normal", directory: Path = MUTANT_DIR) -> list[Path]:
+    """MUTANTS / --mutants: names separated by commas or spaces, "" for all
+    that *variant* can run (elsewhere() lists the others); SettingsError
+    listing the allowed names for any other, or naming the variant that a
+    chosen mutant needs."""
     known = available(directory)
     if not known:
         raise SettingsError(f"no mutant in {directory} (NNNN-name.patch)")
@@ -81,17 +102,31 @@ def select(text: str, directory: Path = MUTANT_DIR) -> list[Path]:
     if bad:
         raise SettingsError(f"MUTANTS={','.join(bad)!r} (--mutants): use some of "
                             f"{', '.join(known)} (comma separated), or nothing for all")
-    return [known[n] for n in dict.fromkeys(names)] if names else list(known.values())
+    other = elsewhere(variant, directory)
+    if wrong := [n for n in names if n in other]:
+        raise SettingsError(f"MUTANTS={','.join(wrong)!r}: "
+                            + "; ".join(f"{n} needs KCONFIG={other[n]}" for n in wrong)
+                            + f" (its Needs-variant line), not {variant!r}: no test on "
+                            f"{variant!r} can kill it")
+    if names:
+        return [known[n] for n in dict.fromkeys(names)]
+    return [p for n, p in known.items() if n not in other]
+
+
+def work_tag(opts: Settings) -> str:
+    """The mutants' work directory tag: one per config variant, so that
+    switching mutants stays an incremental build."""
+    return WORK_TAG if opts.variant == "normal" else f"{WORK_TAG}-{opts.variant}"
 
 
 def default_tests(opts: Settings, given: str | None, env: Mapping[str, str]) -> Settings:
     """*opts* with the mutants' default suites (DEFAULT_TESTS, the files
     of slow_tests() left out through the guest's PYTEST_ADDOPTS) unless
-    --tests/VM_TESTS chose some."""
+    --tests/VM_TESTS chose some; plus VARIANT_TESTS of the variant."""
     if given or (env.get("VM_TESTS") or "").strip():
         return opts
     ignore = " ".join([PYTEST_SELECT, *(f"--ignore={t}" for t in slow_tests())])
-    return dataclasses.replace(opts, tests=DEFAULT_TESTS,
+    return dataclasses.replace(opts, tests=DEFAULT_TESTS + VARIANT_TESTS.get(opts.variant, ()),
                                guest_env={**opts.guest_env, "PYTEST_ADDOPTS": ignore})
 
 
@@ -100,97 +135,21 @@ def mutant_name(patch: Path) -> str:
     return m["name"] if m else patch.stem
 
 
-def columns_of(payload: dict) -> dict[str, list[str]]:
-    """Column -> results of its tests, from one vm-test results.json.  A
-    C suite is one column; a pytest suite is split per test module
-    (``test_xdp``), so the matrix says which file killed a mutant.  Tests
-    of a suite that never started (``did not run``) are left out."""
-    cols: dict[str, list[str]] = {}
-    for suite in payload.get("suites", []):
-        for t in suite["tests"]:
-            if t["result"] == "fail" and t["reason"].startswith("did not run"):
-                continue
-            col = suite["name"]
-            if suite["kind"] == "pytest" and "::" in t["name"]:
-                col = t["name"].split("::")[0].rsplit(".", 1)[-1]
-            cols.setdefault(col, []).append(t["result"])
-    bad = bool(payload.get("splats")) or payload.get("timed_out") or \
-        payload.get("vm_exit_code") not in (0, 1, None)
-    cols[CONSOLE] = ["fail" if bad else "pass"]
-    return cols
-
-
-def verdicts(cols: Mapping[str, list[str]]) -> dict[str, str]:
-    """Column -> killed (a test failed) or survived; skips count as passes
-    here only because vm-test already turned a project skip into a fail."""
-    return {c: KILLED if "fail" in r else SURVIVED for c, r in cols.items()}
-
-
-@dataclasses.dataclass
-class Row:
-    """One kernel of the matrix: the control (mutant "") or a mutant."""
-
-    name: str
-    cells: dict[str, str] = dataclasses.field(default_factory=dict)
-    error: str = ""
-    seconds: float = 0.0
-
-    @property
-    def killed_by(self) -> list[str]:
-        return [c for c, v in self.cells.items() if v == KILLED]
-
-
-def control_row(cols: Mapping[str, list[str]], rc: int) -> Row:
-    """The plain series: every column must pass (rc 0 is vm-test's verdict)."""
-    row = Row("control", {c: PASS if "fail" not in r else FAIL for c, r in cols.items()})
-    if rc and FAIL not in row.cells.values():
-        row.error = f"vm-test exited {rc}"
-    return row
-
-
-def verdict(control: Row, rows: list[Row]) -> list[str]:
-    """Why the run fails: the control did not pass, a mutant errored, or a
-    mutant survived every suite.  Empty: every mutant was killed."""
-    problems = []
-    if control.error or FAIL in control.cells.values():
-        bad = [c for c, v in control.cells.items() if v == FAIL]
-        problems.append("the control (the plain series) failed " +
-                        (", ".join(bad) if bad else control.error) + ": the matrix means nothing")
-    for r in rows:
-        if r.error:
-            problems.append(f"mutant {r.name}: {r.error}")
-        elif not r.killed_by:
-            problems.append(f"mutant {r.name} survived every suite: a test is missing")
-    return problems
-
-
-def matrix(control: Row, rows: list[Row]) -> str:
-    """The kill matrix, markdown: a row per kernel, a column per suite."""
-    cols = list(control.cells)
-    for r in rows:
-        cols += [c for c in r.cells if c not in cols]
-    cols = [c for c in cols if c != CONSOLE] + [CONSOLE]
-    lines = ["| kernel | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for r in [control, *rows]:
-        cells = [r.cells.get(c, NOT_RUN) for c in cols]
-        if r.error and r is not control:
-            cells = [f"error: {r.error.splitlines()[0]}"] + [""] * (len(cols) - 1)
-        lines.append(f"| {r.name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def dry_run(opts: Settings, patches: list[Path], out: TextIO) -> int:
     """The plan: the control's kernel in the mutants' work directory, the
     suites, the mutants; nothing is built or run."""
     from . import pipeline
 
-    pipeline.dry_run(dataclasses.replace(opts, work_tag=WORK_TAG), "mutants", out)
+    pipeline.dry_run(dataclasses.replace(opts, work_tag=work_tag(opts)), "mutants", out)
     print(f"{'suites:':<12} {' '.join(opts.tests)} (the same for the control and each mutant)"
           + (f"; pytest {opts.guest_env['PYTEST_ADDOPTS']}" if "PYTEST_ADDOPTS" in opts.guest_env
              else ""), file=out)
     print(f"{'mutants:':<12} " + "\n             ".join(
         f"{mutant_name(p)} ({p.relative_to(REPO) if p.is_relative_to(REPO) else p})"
         for p in patches), file=out)
+    if other := elsewhere(opts.variant):
+        print(f"{'elsewhere:':<12} " + ", ".join(f"{n} (KCONFIG={v})" for n, v in other.items()),
+              file=out)
     return 0
 
 
@@ -228,16 +187,22 @@ def _run(opts: Settings, patches: list[Path]) -> int:
                 row.error = str(e)
             rows.append(row)
     table = matrix(control, rows)
+    other = {n: v for n, v in elsewhere(opts.variant).items()
+             if n not in {mutant_name(p) for p in patches}}
     problems = verdict(control, rows)
     (opts.results / "kill-matrix.md").write_text(table)
     results.write_json(opts.results / "mutants.json", {
         "tests": list(opts.tests), "control": control,
         "mutants": [dict(dataclasses.asdict(r), killed_by=r.killed_by) for r in rows],
         "not_run": [mutant_name(p) for p in patches[len(rows):]], "problems": problems,
+        "other_variant": other,
         "stages": st.records})
     print("\n" + table)
     for p in problems:
         print(f"mutants: FAIL: {p}")
+    if other:
+        print("mutants: not run on " + repr(opts.variant) + ": " + ", ".join(
+            f"{n} (needs KCONFIG={v})" for n, v in other.items()))
     print(f"mutants: {sum(bool(r.killed_by) for r in rows)} of {len(patches)} killed; "
           f"results in {opts.results}")
     return 1 if problems else 0
@@ -250,7 +215,7 @@ def _one(opts: Settings, patch: Path | None, st: "Stages") -> tuple[int, dict, f
     from . import pipeline
 
     name = mutant_name(patch) if patch else "control"
-    sub = dataclasses.replace(opts, work_tag=WORK_TAG, results=opts.results / name,
+    sub = dataclasses.replace(opts, work_tag=work_tag(opts), results=opts.results / name,
                               extra_patches=(patch,) if patch else ())
     start = st.elapsed()
     with st.stage(f"mutant {name}" if patch else "control", "the series"

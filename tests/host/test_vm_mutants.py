@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""vm/mutants.py: the choice of mutants and suites, checked before any work,
-and the kill matrix built from vm-test results.json payloads."""
+"""vm/mutants.py: the choice of mutants and suites, checked before any work;
+vm/killmatrix.py: the kill matrix built from vm-test results.json payloads."""
 from __future__ import annotations
 
 import io
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vm import cli, mutants
+from vm import cli, killmatrix, mutants
 from vm.errors import SettingsError
 
 ENV = {"TUNRSS_CACHE": "/nonexistent-cache"}
@@ -28,17 +28,17 @@ def test_available_names_in_order(tmp_path: Path) -> None:
 
 def test_select_all_some_and_unknown(tmp_path: Path) -> None:
     d = _dir(tmp_path, "0001-a.patch", "0002-b.patch", "0003-c.patch")
-    assert [p.name for p in mutants.select("", d)] == \
+    assert [p.name for p in mutants.select("", directory=d)] == \
         ["0001-a.patch", "0002-b.patch", "0003-c.patch"]
-    assert [p.name for p in mutants.select("c, a c", d)] == ["0003-c.patch", "0001-a.patch"]
+    assert [p.name for p in mutants.select("c, a c", directory=d)] == ["0003-c.patch", "0001-a.patch"]
     with pytest.raises(SettingsError) as e:
-        mutants.select("a,zz,yy", d)
+        mutants.select("a,zz,yy", directory=d)
     assert "'zz,yy'" in str(e.value) and "a, b, c" in str(e.value)
 
 
 def test_select_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="no mutant"):
-        mutants.select("", tmp_path)
+        mutants.select("", directory=tmp_path)
 
 
 def test_cli_rejects_a_bad_name_before_any_work(capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,7 +87,7 @@ PASSING = _payload([
 
 
 def test_columns_split_pytest_per_module() -> None:
-    cols = mutants.columns_of(PASSING)
+    cols = killmatrix.columns_of(PASSING)
     assert cols == {"kselftests-tun_vnet_hash": ["pass", "pass"], "test_xdp": ["pass"],
                     "test_vlan": ["pass"], "console": ["pass"]}
 
@@ -97,11 +97,11 @@ def test_a_failed_test_kills_and_a_suite_that_never_started_is_not_run() -> None
         ("kselftests-tun_vnet_hash", "ktap", [("a", "pass", ""), ("b", "fail", "x")]),
         ("pytest-vm", "pytest", [("(suite)", "fail", "did not run")]),
     ])
-    v = mutants.verdicts(mutants.columns_of(payload))
+    v = killmatrix.verdicts(killmatrix.columns_of(payload))
     assert v == {"kselftests-tun_vnet_hash": "killed", "console": "survived"}
-    row = mutants.Row("m", v)
-    control = mutants.control_row(mutants.columns_of(PASSING), 0)
-    table = mutants.matrix(control, [row])
+    row = killmatrix.Row("m", v)
+    control = killmatrix.control_row(killmatrix.columns_of(PASSING), 0)
+    table = killmatrix.matrix(control, [row])
     assert "| m | killed | not run | not run | survived |" in table
     assert table.splitlines()[0] == \
         "| kernel | kselftests-tun_vnet_hash | test_xdp | test_vlan | console |"
@@ -111,29 +111,29 @@ def test_a_failed_test_kills_and_a_suite_that_never_started_is_not_run() -> None
                                    {"vm_exit_code": 255}])
 def test_console_column_kills_on_splat_timeout_panic(extra: dict) -> None:
     payload = dict(PASSING, **extra)
-    assert mutants.verdicts(mutants.columns_of(payload))["console"] == "killed"
+    assert killmatrix.verdicts(killmatrix.columns_of(payload))["console"] == "killed"
 
 
 def test_verdict_control_must_pass() -> None:
-    bad = mutants.control_row({"kselftests-tun_vnet_hash": ["pass", "fail"]}, 1)
-    problems = mutants.verdict(bad, [])
+    bad = killmatrix.control_row({"kselftests-tun_vnet_hash": ["pass", "fail"]}, 1)
+    problems = killmatrix.verdict(bad, [])
     assert problems and "kselftests-tun_vnet_hash" in problems[0]
     # rc != 0 with every column passing (e.g. the layout check) fails too
-    quiet = mutants.control_row({"console": ["pass"]}, 1)
-    assert mutants.verdict(quiet, []) == \
+    quiet = killmatrix.control_row({"console": ["pass"]}, 1)
+    assert killmatrix.verdict(quiet, []) == \
         ["the control (the plain series) failed vm-test exited 1: the matrix means nothing"]
 
 
 def test_verdict_survivor_and_error() -> None:
-    control = mutants.control_row(mutants.columns_of(PASSING), 0)
-    killed = mutants.Row("k", {"test_xdp": "killed", "console": "survived"})
-    survived = mutants.Row("s", {"test_xdp": "survived", "console": "survived"})
-    broken = mutants.Row("e", error="0003-e.patch does not apply")
-    assert mutants.verdict(control, [killed]) == []
-    problems = mutants.verdict(control, [killed, survived, broken])
+    control = killmatrix.control_row(killmatrix.columns_of(PASSING), 0)
+    killed = killmatrix.Row("k", {"test_xdp": "killed", "console": "survived"})
+    survived = killmatrix.Row("s", {"test_xdp": "survived", "console": "survived"})
+    broken = killmatrix.Row("e", error="0003-e.patch does not apply")
+    assert killmatrix.verdict(control, [killed]) == []
+    problems = killmatrix.verdict(control, [killed, survived, broken])
     assert problems == ["mutant s survived every suite: a test is missing",
                         "mutant e: 0003-e.patch does not apply"]
-    assert "| e | error: 0003-e.patch does not apply |" in mutants.matrix(control, [broken])
+    assert "| e | error: 0003-e.patch does not apply |" in killmatrix.matrix(control, [broken])
 
 
 def test_every_mutant_is_a_patch_that_names_its_killer() -> None:
@@ -144,3 +144,41 @@ def test_every_mutant_is_a_patch_that_names_its_killer() -> None:
         assert text.startswith("From ") and "\nSubject: [PATCH] mutant: " in text, name
         assert "Plausible bug:" in text and "Expected to be killed by:" in text, name
         assert "\ndiff --git a/" in text, name
+
+
+def _needing(tmp_path: Path) -> Path:
+    d = _dir(tmp_path, "0001-a.patch", "0003-c.patch")
+    (d / "0002-faults.patch").write_text("From 0 Mon Sep 17 00:00:00 2001\nSubject: x\n\n"
+                                         "Needs-variant: kcsan\n\n---\n"
+                                         "Needs-variant: debug\n")  # the diff's, ignored
+    return d
+
+
+def test_a_mutant_that_needs_another_variant_is_left_for_it(tmp_path: Path) -> None:
+    d = _needing(tmp_path)
+    assert mutants.needed_variant(d / "0002-faults.patch") == "kcsan"
+    assert mutants.needed_variant(d / "0001-a.patch") is None
+    assert [p.name for p in mutants.select("", "normal", d)] == ["0001-a.patch", "0003-c.patch"]
+    assert mutants.elsewhere("normal", d) == {"faults": "kcsan"}
+    assert [p.name for p in mutants.select("", "kcsan", d)] == \
+        ["0001-a.patch", "0002-faults.patch", "0003-c.patch"]
+    assert mutants.elsewhere("kcsan", d) == {}
+
+
+def test_naming_a_mutant_of_another_variant_is_an_error(tmp_path: Path) -> None:
+    d = _needing(tmp_path)
+    with pytest.raises(SettingsError, match=r"faults needs KCONFIG=kcsan .*not 'debug'"):
+        mutants.select("a,faults", "debug", d)
+
+
+def test_each_variant_has_its_own_work_directory_and_suites() -> None:
+    _, normal = cli.parse(["mutants"], ENV)
+    _, kcsan = cli.parse(["mutants"], {**ENV, "KCONFIG": "kcsan"})
+    assert mutants.work_tag(normal) == "mutants"
+    assert mutants.work_tag(kcsan) == "mutants-kcsan"
+    assert "tests/robustness/test_faults.py" in kcsan.tests
+    assert "tests/robustness/test_faults.py" not in normal.tests
+    with pytest.raises(SettingsError, match="enomem-switches-off needs KCONFIG=kcsan"):
+        cli.parse(["mutants", "--mutants", "enomem-switches-off"], ENV)
+    assert mutants.elsewhere("normal") == {"enomem-switches-off": "kcsan",
+                                           "ext-fail-unclassified": "kcsan"}
