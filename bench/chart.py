@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
-"""The PNG chart of `make bench`: datapath pps per mode (median with min-max
-bars, per-round median ratio to automq on top) and the kernel hash cost per
+"""The PNG chart of `make bench`: the in-kernel cost per packet of each mode
+over automq's, with its 95% confidence interval (bench/pktcost.py; the
+target line at +5%); datapath pps per mode (median with min-max bars,
+per-round median ratio to automq on top); and the kernel hash cost per
 implementation (best round: the host's load only ever adds time).
 matplotlib is a bench-only dependency (bench/requirements.txt)."""
 
@@ -21,7 +23,8 @@ def draw(result: dict, png: Path) -> bool:
         return False
     modes = result.get("datapath", {}).get("modes", {})
     cases = result.get("hash_helper", {}).get("cases", [])
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(19, 5))
+    _cost_panel(ax0, result)
     names = list(modes)
     med = [modes[m]["pps"]["median"] for m in names]
     lo = [modes[m]["pps"]["median"] - modes[m]["pps"]["min"] for m in names]
@@ -50,3 +53,24 @@ def draw(result: dict, png: Path) -> bool:
     fig.savefig(png, dpi=100)
     plt.close(fig)
     return True
+
+
+def _cost_panel(ax, result: dict) -> None:
+    """Per-packet cost ratio to automq, median and 95% interval per mode."""
+    cost = result.get("datapath", {}).get("pktcost", {}).get("modes", {})
+    names = [m for m, v in cost.items() if v.get("ratio_to_automq")]
+    ratios = [cost[m]["ratio_to_automq"] for m in names]
+    med = [r["median"] for r in ratios]
+    err = [[r["median"] - r["ci95"][0] for r in ratios], [r["ci95"][1] - r["median"] for r in ratios]]
+    ax.errorbar(range(len(names)), med, yerr=err, fmt="o", capsize=6, color="#4a7ab5")
+    for x, r in enumerate(ratios):
+        label = f"{r['median']:.3f}" if r["resolved"] else f"{r['median']:.3f}\nnot resolved"
+        ax.annotate(label, (x, r["ci95"][1]), ha="center", va="bottom", xytext=(0, 4),
+                    textcoords="offset points", fontsize=8)
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.axhline(1.05, color="#c44", lw=0.8, ls="--", label="target: +5% (REPORT, RSS+REPORT)")
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel("ns per packet / automq's (per-round ratio)")
+    ax.set_title(f"in-kernel cost per packet ({result.get('accel', '?').upper()}; median, 95% CI)")
+    ax.margins(y=0.15)
+    ax.legend(loc="lower right", fontsize=8)

@@ -15,13 +15,16 @@ order that rotates, so that drift of the host hits all modes alike; the
 ratio to automq is taken per round and its median reported with a
 distribution-free 95% confidence interval (order statistics of the
 binomial, no resampling).  A ratio whose interval has a half-width above
-RESOLVE (2%) of its median is "not resolved".  Under TCG the absolute
+RESOLVE (2%) of its median is "not resolved".  The first WARMUP rounds
+are timed and not counted: on TCG they include the translation of the
+code they run first (the first of one run took 4x the median).  Under TCG the absolute
 nanoseconds are those of an emulated CPU, many times a real one's; only
 the ratios carry over, and even they only roughly (TCG's cost per
 instruction kind differs from hardware's).
 
-Knobs: TUNRSS_BENCH_COST_ROUNDS (31), TUNRSS_BENCH_COST_MS (target
-milliseconds per timed call, 60).
+Knobs: TUNRSS_BENCH_COST_ROUNDS (301: a round of the five modes takes
+about 0.3 s on TCG, and 31 rounds gave half-widths of 2.8-5.5%),
+TUNRSS_BENCH_COST_MS (target milliseconds per timed call, 60).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ DEBUGFS_FILE = Path("/sys/kernel/debug/tun_bench")
 RESOLVE = 0.02
 QUEUES = 4
 FRAMES = 256        # the bench frame mix (bench/frames.py), the file's maximum
+WARMUP = 3
 
 
 def median_ci(xs: list[float], conf: float = 0.95) -> tuple[float, float, float]:
@@ -112,7 +116,7 @@ def main(argv: list[str]) -> int:
         print(f"pktcost: {DEBUGFS_FILE} missing: the kernel lacks CONFIG_TUN_BENCH "
               "(bench/kernel/0002)", file=sys.stderr)
         return 1
-    n_rounds = int(os.environ.get("TUNRSS_BENCH_COST_ROUNDS", "31"))
+    n_rounds = int(os.environ.get("TUNRSS_BENCH_COST_ROUNDS", "301"))
     target_ms = float(os.environ.get("TUNRSS_BENCH_COST_MS", "60"))
     frames = F.mix(FRAMES)
     with ExitStack() as stack:
@@ -128,10 +132,12 @@ def main(argv: list[str]) -> int:
         reps = max(1, round(target_ms * 1e6 / (one * FRAMES)))
         rounds: list[dict[str, float]] = []
         t0 = time.monotonic()
-        for rnd in range(n_rounds):
+        for rnd in range(WARMUP + n_rounds):
             order = MODES[rnd % len(MODES):] + MODES[:rnd % len(MODES)]
             rounds.append({m: measure(taps[m].name, reps, frames) for m in order})
-    result = {"frames": FRAMES, "reps": reps, "rounds": rounds, "modes": summarize(rounds),
+    warmup, rounds = rounds[:WARMUP], rounds[WARMUP:]
+    result = {"frames": FRAMES, "reps": reps, "warmup_rounds": warmup, "rounds": rounds,
+              "modes": summarize(rounds),
               "seconds": round(time.monotonic() - t0, 1),
               "note": "TCG: absolute ns are an emulated CPU's; the ratios are the result"}
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: MIT
 """bench/pktcost.py without a VM: the debugfs payload (bench/kernel/0002's
 format), the distribution-free interval of the median, and when a ratio
-counts as resolved."""
+counts as resolved, and the per-packet cost target (bench/run.py)."""
 import math
 import random
 
 import pytest
 
-from bench import pktcost
+from bench import pktcost, run
 
 
 def test_payload_is_header_line_then_length_prefixed_frames() -> None:
@@ -51,3 +51,16 @@ def test_tight_rounds_resolve_and_loose_rounds_do_not() -> None:
     assert tight["resolved"] and tight["ci95"][0] <= 1.03 <= tight["ci95"][1]
     loose = pktcost.summarize(rounds(1.03, 0.15))["report"]["ratio_to_automq"]
     assert not loose["resolved"] and loose["half_width"] > pktcost.RESOLVE
+
+
+@pytest.mark.parametrize("ci, resolved, verdict", [
+    ((1.01, 1.03), True, True),       # resolved and inside the 5%
+    ((1.03, 1.06), True, None),       # straddles the limit: neither
+    ((1.30, 1.52), False, False),     # unresolved, but all of it above the limit: missed
+    ((1.00, 1.04), False, None),      # unresolved and inside: not assessable yet
+])
+def test_cost_target_is_missed_only_when_the_whole_interval_is_above(
+        ci: tuple[float, float], resolved: bool, verdict: bool | None) -> None:
+    ratio = {"median": sum(ci) / 2, "ci95": list(ci), "resolved": resolved}
+    assert run.cost_verdict(ratio) is verdict
+    assert run.cost_verdict(None) is None
