@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: MIT
+"""bench/chart.py: the PNG of `make bench` draws from a bench.json dict
+(matplotlib is a bench-only dependency: without it the test skips and
+draw() writes nothing)."""
+from pathlib import Path
+
+import pytest
+
+from bench import chart
+
+
+def _result() -> dict:
+    ratio = {"median": 1.4, "ci95": [1.35, 1.5], "half_width": 0.05, "resolved": False}
+    pps = {"median": 100, "min": 90, "max": 110}
+    return {"accel": "tcg",
+            "datapath": {"modes": {"automq": {"pps": pps, "ratio_to_automq": None},
+                                   "rss": {"pps": pps, "ratio_to_automq": {"median": 1.0}}},
+                         "pktcost": {"modes": {"automq": {}, "rss": {"ratio_to_automq": ratio}}}},
+            "hash_helper": {"cases": [{"impl": "nibble", "tuple": "ipv4-tcp", "best_ns": 9.0}]}}
+
+
+def test_draw_writes_a_png_with_the_cost_intervals(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "bench.png"
+    assert chart.draw(_result(), png) is True
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
