@@ -8,8 +8,9 @@ then the chosen queue's fd), as if the host stack routed them to the guest.
 
 from __future__ import annotations
 
+import errno
 import socket
-from typing import Callable, Union
+from typing import Callable, Iterable, Union
 
 __all__ = ["Injector", "VnetInjector"]
 
@@ -30,6 +31,17 @@ class Injector:
         if proto is None:
             proto = int.from_bytes(frame[12:14], "big")
         return self.sock.sendto(frame, (self.ifname, proto))
+
+    def send_all(self, frames: Iterable[bytes]) -> int:
+        """Send every frame in order with send(); returns how many.  A short
+        send raises OSError(EMSGSIZE): packet(7) sends a SOCK_RAW frame whole."""
+        n = 0
+        for frame in frames:
+            sent = self.send(frame)
+            if sent != len(frame):
+                raise OSError(errno.EMSGSIZE, f"{self.ifname}: sent {sent} of {len(frame)} bytes")
+            n += 1
+        return n
 
     def close(self) -> None:
         """Close the socket."""

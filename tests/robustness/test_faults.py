@@ -142,11 +142,6 @@ def test_set_vnet_hash_enomem_keeps_previous(make_tap: TapFactory, failslab: fi.
     assert got == old.canonical(), f"ENOMEM but the configuration changed to {got}"
 
 
-def _send_batch(inj: Injector, frames: list[bytes]) -> None:
-    for f in frames:
-        inj.send(f)
-
-
 def test_skb_ext_failure_reports_current_config(make_tap: TapFactory, failslab: fi.Knobs,
                                                 record_summary: Callable[[str], None]) -> None:
     tap = make_tap(queues=2)
@@ -166,11 +161,11 @@ def test_skb_ext_failure_reports_current_config(make_tap: TapFactory, failslab: 
                              require_start=start, require_end=end, stacktrace_depth=32,
                              probability=100)
                 with fi.make_it_fail():
-                    _send_batch(inj, batch)
+                    inj.send_all(batch)
                 failslab.set(probability=0)
                 injected = 10 * FRAMES - int(failslab.read("times"))
             else:
-                _send_batch(inj, batch)
+                inj.send_all(batch)
             tap.set_vnet_hash(b)              # between the send and the read
             results[label] = collect(tap, len(batch), timeout=3.0)
     problems = []

@@ -54,8 +54,7 @@ def send(rig: Rig, frames: list[bytes]) -> list[bytes]:
     """Send ``frames`` as the rig sends them; the frames sent."""
     sent = rig.prepare(frames)
     with Injector(rig.via) as inj:
-        for f in sent:
-            inj.send(f)
+        inj.send_all(sent)
     return sent
 
 

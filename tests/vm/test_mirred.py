@@ -47,8 +47,7 @@ def test_mirred_to_another_tap_reports_its_own_hash(make_tap: TapFactory) -> Non
        "action", "mirred", "egress", "redirect", "dev", b.name)
     frames = [P.udp4_frame(f"10.8.0.{i}", "10.8.1.1", 1000 + i, 53) for i in range(1, 33)]
     with Injector(a.name) as inj:
-        for f in frames:
-            inj.send(f)
+        inj.send_all(frames)
     got = collect(b, len(frames))
     assert sorted(p.frame for p in got) == sorted(frames)
     assert collect(a, 1, timeout=0.2) == [], "the redirect left frames on A"

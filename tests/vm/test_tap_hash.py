@@ -82,8 +82,7 @@ def test_disable_returns_to_ebpf(hash_tap: tuple[Tap, T.tun_vnet_hash_cap]) -> N
         os.close(prog)
     frames = sample_frames(8)
     with Injector(tap.name) as inj:
-        for f in frames:
-            inj.send(f)
+        inj.send_all(frames)
     got = collect(tap, len(frames))
     assert len(got) == len(frames)
     assert {p.queue for p in got} == {tap.fd_index_of_kernel_queue(1)}

@@ -80,8 +80,7 @@ def test_tag_in_skb_vlan_tci(make_tap: TapFactory, proto: int) -> None:
     link_up(vlan)
     frames = ip_frames(16, rng)
     with Injector(vlan) as inj:
-        for f in frames:
-            inj.send(f)
+        inj.send_all(frames)
     got = collect(tap, len(frames))
     tagged = sorted(P.push_vlan_tag(f, proto, 7) for f in frames)
     assert sorted(p.frame for p in got) == tagged, \

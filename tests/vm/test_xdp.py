@@ -108,8 +108,7 @@ def redirect_through_veth(tap: Tap, cfg: HashConfig, rng: random.Random, prog: i
     set_xdp("xdpin1", prog)
     frames = flows(rng, FRAMES)
     with Injector("xdpin0") as inj:
-        for f in frames:
-            inj.send(f)
+        inj.send_all(frames)
     got = collect(tap, len(frames), timeout=5.0)
     check(tap, cfg, frames, got)
 
