@@ -22,6 +22,13 @@ nanoseconds are those of an emulated CPU, many times a real one's; only
 the ratios carry over, and even they only roughly (TCG's cost per
 instruction kind differs from hardware's).
 
+Each round also times, on the RSS+REPORT tap, the two ways of getting
+the hash from queue selection to the header write (issue 14 item 3):
+"carry" attaches, finds and frees the skb extension the series uses;
+"rehash" computes the hash again from the configuration.  Their per-round
+ratio, carry over rehash, says which costs less per packet (below 1:
+carrying).  A kernel without the series has neither: "parts" is absent.
+
 Knobs: TUNRSS_BENCH_COST_ROUNDS (301: a round of the five modes takes
 about 0.3 s on TCG, and 31 rounds gave half-widths of 2.8-5.5%),
 TUNRSS_BENCH_COST_MS (target milliseconds per timed call, 60).
@@ -43,13 +50,15 @@ from pyuapi import Tap
 from . import frames as F
 from .datapath import MODES, configure
 
-__all__ = ["DEBUGFS_FILE", "median_ci", "measure", "summarize", "main"]
+__all__ = ["DEBUGFS_FILE", "PARTS", "median_ci", "measure", "summarize", "compare", "main"]
 
 DEBUGFS_FILE = Path("/sys/kernel/debug/tun_bench")
 RESOLVE = 0.02
 QUEUES = 4
 FRAMES = 256        # the bench frame mix (bench/frames.py), the file's maximum
 WARMUP = 3
+PARTS = ("carry", "rehash")     # bench/kernel/0002's PART, on the RSS+REPORT tap
+PARTS_TAP = "rss+report"
 
 
 def median_ci(xs: list[float], conf: float = 0.95) -> tuple[float, float, float]:
@@ -70,17 +79,17 @@ def median_ci(xs: list[float], conf: float = 0.95) -> tuple[float, float, float]
     return statistics.median(s), s[max(k - 1, 0)], s[n - max(k, 1)]
 
 
-def payload(ifname: str, reps: int, frames: list[bytes]) -> bytes:
+def payload(ifname: str, reps: int, frames: list[bytes], part: str = "") -> bytes:
     """What one write(2) to the debugfs file carries (bench/kernel/0002)."""
     body = b"".join(len(f).to_bytes(2, "big") + f for f in frames)
-    return f"{ifname} {reps}\n".encode() + body
+    return f"{ifname} {reps}{' ' + part if part else ''}\n".encode() + body
 
 
-def measure(ifname: str, reps: int, frames: list[bytes]) -> float:
-    """One timed call: nanoseconds per packet on *ifname*."""
+def measure(ifname: str, reps: int, frames: list[bytes], part: str = "") -> float:
+    """One timed call: nanoseconds per packet on *ifname* (of *part* only)."""
     fd = os.open(DEBUGFS_FILE, os.O_RDWR)
     try:
-        os.write(fd, payload(ifname, reps, frames))
+        os.write(fd, payload(ifname, reps, frames, part))
         os.lseek(fd, 0, os.SEEK_SET)
         ns, packets = (int(x) for x in os.read(fd, 64).split())
     finally:
@@ -100,12 +109,25 @@ def summarize(rounds: list[dict[str, float]]) -> dict:
         entry: dict = {"ns_per_packet": {"median": round(statistics.median(ns), 1),
                                          "min": round(min(ns), 1), "max": round(max(ns), 1)}}
         if mode != "automq":
-            med, lo, hi = median_ci([r[mode] / r["automq"] for r in rounds])
-            half = (hi - lo) / 2 / med
-            entry["ratio_to_automq"] = {"median": round(med, 4), "ci95": [round(lo, 4), round(hi, 4)],
-                                        "half_width": round(half, 4), "resolved": half <= RESOLVE}
+            entry["ratio_to_automq"] = compare(rounds, mode, "automq")
         out[mode] = entry
     return out
+
+
+def compare(rounds: list[dict[str, float]], a: str, b: str) -> dict:
+    """The per-round ratio *a* / *b*: median, 95% interval, resolved."""
+    med, lo, hi = median_ci([r[a] / r[b] for r in rounds])
+    half = (hi - lo) / 2 / med
+    return {"median": round(med, 4), "ci95": [round(lo, 4), round(hi, 4)],
+            "half_width": round(half, 4), "resolved": half <= RESOLVE}
+
+
+def _parts_supported(ifname: str, frames: list[bytes]) -> bool:
+    try:
+        measure(ifname, 1, frames, PARTS[0])
+    except OSError:                 # EOPNOTSUPP: no series; EINVAL: an old 0002
+        return False
+    return True
 
 
 def main(argv: list[str]) -> int:
@@ -130,16 +152,26 @@ def main(argv: list[str]) -> int:
         # REPS so that one call takes about target_ms in automq
         one = measure(taps["automq"].name, 1, frames)
         reps = max(1, round(target_ms * 1e6 / (one * FRAMES)))
+        parts = PARTS if _parts_supported(taps[PARTS_TAP].name, frames) else ()
+        # a part is a fraction of a mode's work: more passes, for calls as long
+        jobs = [(m, m, "", reps) for m in MODES] + [(p, PARTS_TAP, p, 4 * reps) for p in parts]
         rounds: list[dict[str, float]] = []
         t0 = time.monotonic()
         for rnd in range(WARMUP + n_rounds):
-            order = MODES[rnd % len(MODES):] + MODES[:rnd % len(MODES)]
-            rounds.append({m: measure(taps[m].name, reps, frames) for m in order})
+            order = jobs[rnd % len(jobs):] + jobs[:rnd % len(jobs)]
+            rounds.append({k: measure(taps[m].name, n, frames, p) for k, m, p, n in order})
     warmup, rounds = rounds[:WARMUP], rounds[WARMUP:]
-    result = {"frames": FRAMES, "reps": reps, "warmup_rounds": warmup, "rounds": rounds,
-              "modes": summarize(rounds),
+    result = {"frames": FRAMES, "reps": reps, "warmup_rounds": warmup,
+              "rounds": [{m: r[m] for m in MODES} for r in rounds],
+              "modes": summarize([{m: r[m] for m in MODES} for r in rounds]),
               "seconds": round(time.monotonic() - t0, 1),
               "note": "TCG: absolute ns are an emulated CPU's; the ratios are the result"}
+    if parts:
+        ns = {p: [r[p] for r in rounds] for p in parts}
+        result["parts"] = {
+            "tap": PARTS_TAP, "rounds": [{p: r[p] for p in parts} for r in rounds],
+            "ns_per_packet": {p: round(statistics.median(v), 1) for p, v in ns.items()},
+            "carry_over_rehash": compare(rounds, "carry", "rehash")}
     out.write_text(json.dumps(result, indent=2) + "\n")
     for mode, v in result["modes"].items():
         r = v.get("ratio_to_automq")
@@ -147,6 +179,12 @@ def main(argv: list[str]) -> int:
                                   if r["resolved"] else "  ratio not resolved "
                                   f"(half-width {r['half_width']:.1%})")
         print(f"pktcost: {mode:11s} {v['ns_per_packet']['median']:9.1f} ns/packet{ratio}")
+    if parts:
+        c = result["parts"]["carry_over_rehash"]
+        print(f"pktcost: carry {result['parts']['ns_per_packet']['carry']} ns, rehash "
+              f"{result['parts']['ns_per_packet']['rehash']} ns per packet; carry/rehash "
+              f"{c['median']:.4f} [{c['ci95'][0]:.4f}, {c['ci95'][1]:.4f}]"
+              + ("" if c["resolved"] else " not resolved"))
     return 0
 
 

@@ -64,3 +64,18 @@ def test_cost_target_is_missed_only_when_the_whole_interval_is_above(
     ratio = {"median": sum(ci) / 2, "ci95": list(ci), "resolved": resolved}
     assert run.cost_verdict(ratio) is verdict
     assert run.cost_verdict(None) is None
+
+
+def test_payload_names_the_part_when_one_is_timed() -> None:
+    assert pktcost.payload("t0", 3, [b"x" * 14], "carry").startswith(b"t0 3 carry\n\x00\x0e")
+    assert pktcost.payload("t0", 3, [b"x" * 14]).startswith(b"t0 3\n")
+
+
+def test_compare_gives_the_per_round_ratio_of_two_parts() -> None:
+    rng = random.Random(5)
+    rs = []
+    for _ in range(41):
+        base = rng.uniform(50, 150)                 # drift hits both alike
+        rs.append({"carry": base * 0.5 * rng.uniform(0.995, 1.005), "rehash": base})
+    c = pktcost.compare(rs, "carry", "rehash")
+    assert c["resolved"] and c["ci95"][0] <= 0.5 <= c["ci95"][1]
