@@ -42,12 +42,17 @@ def published(bench: dict, command: str) -> dict:
     return {"command": command, "accel": bench.get("accel", "?"),
             "kernel_key": bench.get("kernel", {}).get("key", "?")[:12],
             "rounds": len(cost["rounds"]), "reps": cost["reps"], "frames": cost["frames"],
-            "modes": cost["modes"]}
+            "modes": cost["modes"], "parts": cost.get("parts", {}).get("ns_per_packet"),
+            "carry_over_rehash": cost.get("parts", {}).get("carry_over_rehash")}
 
 
 def _ratio(r: dict) -> str:
     text = f"{r['median']:.3f} [{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]"
     return text if r["resolved"] else f"{text}, not resolved (half-width {r['half_width']:.1%})"
+
+
+def _wrap(text: str) -> list[str]:
+    return textwrap.wrap(text, 72, break_on_hyphens=False)
 
 
 def render(pub: dict) -> str:
@@ -58,16 +63,23 @@ def render(pub: dict) -> str:
              f"{pub['accel'].upper()}): the per-round ratio of each mode's "
              f"nanoseconds per packet to automq's, median and 95% interval. "
              f"A half-width above 2% is \"not resolved\".")
-    lines = textwrap.wrap(intro, 72) + [""]
+    lines = _wrap(intro) + [""]
     for mode, label in LABELS.items():
         r = pub["modes"].get(mode, {}).get("ratio_to_automq")
         if r:
             lines.append(f"  {label:<14} {_ratio(r)}")
+    if pub.get("carry_over_rehash"):
+        c = pub["carry_over_rehash"]
+        lines += [""] + _wrap(
+            f"Getting the hash from queue selection to the header write, per "
+            f"packet: carrying it in the skb extension (attach, find, free) "
+            f"{pub['parts']['carry']:.0f} ns, computing it again "
+            f"{pub['parts']['rehash']:.0f} ns; carry/rehash {_ratio(c)}.")
     if pub["accel"] != "kvm":
-        lines += [""] + textwrap.wrap(
+        lines += [""] + _wrap(
             "Under TCG the absolute times are an emulated CPU's and even the "
             "ratios only roughly a real one's: figures on KVM are still to be "
-            "taken.", 72)
+            "taken.")
     lines += ["", f"Command: {pub['command']}"]
     return "\n".join(lines) + "\n"
 

@@ -42,6 +42,15 @@ def test_render_says_not_resolved_and_names_the_command() -> None:
     assert "RSS " not in text                     # no figure for a mode not measured
     assert "Under TCG" in text and text.endswith("Command: make bench\n")
     assert all(len(line) <= 72 for line in text.splitlines())
+    assert "carry/rehash" not in text             # a run without the parts
+    parts = _bench(True)
+    parts["datapath"]["pktcost"]["parts"] = {
+        "ns_per_packet": {"carry": 60.4, "rehash": 240.0},
+        "carry_over_rehash": {"median": 0.25, "ci95": [0.24, 0.26], "half_width": 0.04,
+                              "resolved": False}}
+    text = " ".join(publish.render(publish.published(parts, "make bench")).split())
+    assert "(attach, find, free) 60 ns, computing it again 240 ns; carry/rehash 0.250 " \
+        "[0.240, 0.260], not resolved (half-width 4.0%)." in text
     kvm = dict(_bench(True), accel="kvm")
     assert "Under TCG" not in publish.render(publish.published(kvm, "make bench"))
 
