@@ -2,9 +2,12 @@
 """The cost figures that README and the cover letter quote, generated from
 a bench.json, never typed by hand (issue 14, "Output").
 
-``python -m bench.publish RESULTS/bench.json`` keeps the in-kernel cost
-per packet (bench/pktcost.py) of that run in bench/published.json, with
-the command that produced it, and rewrites from it:
+``python -m bench.publish RUN1/bench.json [RUN2/bench.json] --command C``
+keeps the in-kernel cost per packet (bench/pktcost.py) of one run, or of
+two consecutive runs side by side with whether they agree (issue 14:
+"two consecutive runs give ratios that fall within each other's
+intervals"), in bench/published.json with the command that produced them,
+and rewrites from it:
 
 * the cover letter's "Cost per packet" section (patches/0000-cover-letter.patch,
   from its title to the next section's);
@@ -31,24 +34,52 @@ TITLE = "Cost per packet\n===============\n"
 NEXT_TITLE = "Testing\n=======\n"
 BEGIN, END = "<!-- bench:pktcost -->\n", "<!-- /bench:pktcost -->\n"
 LABELS = {"rss": "RSS", "report": "REPORT", "rss+report": "RSS+REPORT", "ebpf": "eBPF steering"}
+CARRY = "carry/rehash"
+MAX_RUNS = 2        # side by side in 72 columns
 
-__all__ = ["cover_body", "extract", "published", "readme_body", "render", "replace_between"]
+__all__ = ["agree", "cover_body", "extract", "one_run", "published", "readme_body", "render",
+           "replace_between"]
 
 
-def published(bench: dict, command: str) -> dict:
-    """What bench/published.json keeps of a bench.json: the cost per packet
-    summary (bench/pktcost.py summarize()) and where it comes from."""
+def one_run(bench: dict) -> dict:
+    """What bench/published.json keeps of one bench.json: the cost per packet
+    summary (bench/pktcost.py) and the kernel it timed."""
     cost = bench["datapath"]["pktcost"]
-    return {"command": command, "accel": bench.get("accel", "?"),
+    parts = cost.get("parts", {})
+    return {"accel": bench.get("accel", "?"),
             "kernel_key": bench.get("kernel", {}).get("key", "?")[:12],
             "rounds": len(cost["rounds"]), "reps": cost["reps"], "frames": cost["frames"],
-            "modes": cost["modes"], "parts": cost.get("parts", {}).get("ns_per_packet"),
-            "carry_over_rehash": cost.get("parts", {}).get("carry_over_rehash")}
+            "modes": cost["modes"], "parts": parts.get("ns_per_packet"),
+            "carry_over_rehash": parts.get("carry_over_rehash")}
 
 
-def _ratio(r: dict) -> str:
-    text = f"{r['median']:.3f} [{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]"
-    return text if r["resolved"] else f"{text}, not resolved (half-width {r['half_width']:.1%})"
+def published(benches: list[dict], command: str) -> dict:
+    """bench/published.json: one or two runs (side by side, MAX_RUNS) of *command*."""
+    if not 1 <= len(benches) <= MAX_RUNS:
+        raise ValueError(f"{len(benches)} runs: publish 1 to {MAX_RUNS}")
+    return {"command": command, "runs": [one_run(b) for b in benches]}
+
+
+def _ratios(run: dict) -> dict[str, dict]:
+    """Row label -> ratio (median, ci95, resolved) of one run."""
+    rows = {label: run["modes"][m]["ratio_to_automq"] for m, label in LABELS.items()
+            if (run["modes"].get(m) or {}).get("ratio_to_automq")}
+    if run.get("carry_over_rehash"):
+        rows[CARRY] = run["carry_over_rehash"]
+    return rows
+
+
+def _cell(r: dict | None) -> str:
+    if not r:
+        return "-"
+    return f"{r['median']:.3f} [{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]" + \
+        ("" if r["resolved"] else "*")
+
+
+def agree(a: dict, b: dict) -> bool:
+    """Two runs agree on a ratio when each median lies in the other's interval."""
+    return a["ci95"][0] <= b["median"] <= a["ci95"][1] and \
+        b["ci95"][0] <= a["median"] <= b["ci95"][1]
 
 
 def _wrap(text: str) -> list[str]:
@@ -57,30 +88,42 @@ def _wrap(text: str) -> list[str]:
 
 def render(pub: dict) -> str:
     """The paragraph and table both texts carry, 72 columns wide."""
+    runs = pub["runs"]
+    first = runs[0]
     intro = (f"tun_select_queue() plus tun_put_user(), timed inside the kernel over "
-             f"the {pub['frames']}-frame mix of the harness's benchmark "
-             f"({pub['rounds']} interleaved rounds of {pub['reps']} passes; "
-             f"{pub['accel'].upper()}): the per-round ratio of each mode's "
-             f"nanoseconds per packet to automq's, median and 95% interval. "
-             f"A half-width above 2% is \"not resolved\".")
+             f"the {first['frames']}-frame mix of the harness's benchmark "
+             f"({first['rounds']} interleaved rounds of {first['reps']} passes"
+             + (f"; {len(runs)} runs, one boot each" if len(runs) > 1 else "")
+             + f"; {first['accel'].upper()}): the per-round ratio of each mode's "
+             f"nanoseconds per packet to automq's, median and 95% interval.")
+    if first.get("carry_over_rehash"):
+        intro += (f" {CARRY}: getting the hash from queue selection to the header "
+                  f"write by carrying it in the skb extension (attach, find, free) "
+                  f"over computing it again (run 1: {first['parts']['carry']:.0f} "
+                  f"against {first['parts']['rehash']:.0f} ns per packet).")
     lines = _wrap(intro) + [""]
-    for mode, label in LABELS.items():
-        r = pub["modes"].get(mode, {}).get("ratio_to_automq")
-        if r:
-            lines.append(f"  {label:<14} {_ratio(r)}")
-    if pub.get("carry_over_rehash"):
-        c = pub["carry_over_rehash"]
+    table = [_ratios(r) for r in runs]
+    labels = list(dict.fromkeys(label for t in table for label in t))
+    if len(runs) > 1:
+        lines.append(" " * 17 + "".join(f"{f'run {i + 1}':<24}" for i in range(len(runs))).rstrip())
+    for label in labels:
+        lines.append(f"  {label:<14} " + "".join(f"{_cell(t.get(label)):<24}"
+                                                 for t in table).rstrip())
+    if any(not r["resolved"] for t in table for r in t.values()):
+        lines.append("  * not resolved: half-width above 2%")
+    if len(runs) == 2:
+        both = [lb for lb in labels if lb in table[0] and lb in table[1]]
+        yes = [lb for lb in both if agree(table[0][lb], table[1][lb])]
+        no = [lb for lb in both if lb not in yes]
         lines += [""] + _wrap(
-            f"Getting the hash from queue selection to the header write, per "
-            f"packet: carrying it in the skb extension (attach, find, free) "
-            f"{pub['parts']['carry']:.0f} ns, computing it again "
-            f"{pub['parts']['rehash']:.0f} ns; carry/rehash {_ratio(c)}.")
-    if pub["accel"] != "kvm":
+            "The two runs agree (each median inside the other's interval) on "
+            + (", ".join(yes) or "none") + "; not on " + (", ".join(no) or "none") + ".")
+    if first["accel"] != "kvm":
         lines += [""] + _wrap(
             "Under TCG the absolute times are an emulated CPU's and even the "
             "ratios only roughly a real one's: figures on KVM are still to be "
             "taken.")
-    lines += ["", f"Command: {pub['command']}"]
+    lines += ["", f"Command: {pub['command']}" + (" (each run)" if len(runs) > 1 else "")]
     return "\n".join(lines) + "\n"
 
 
@@ -113,21 +156,22 @@ def replace_between(text: str, begin: str, end: str, body: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("bench_json", type=Path, help="the bench.json of a `make bench` run")
+    ap.add_argument("bench_json", type=Path, nargs="+",
+                    help=f"the bench.json of 1 to {MAX_RUNS} `make bench` runs of one command")
     ap.add_argument("--command", required=True,
                     help="the command that produced it, as the texts will quote it")
     ap.add_argument("--published", type=Path, default=PUBLISHED, help=f"default {PUBLISHED}")
     ap.add_argument("--cover", type=Path, default=COVER, help=f"default {COVER}")
     ap.add_argument("--readme", type=Path, default=README, help=f"default {README}")
     args = ap.parse_args(argv)
-    bench = json.loads(args.bench_json.read_text())
-    if not bench.get("datapath", {}).get("pktcost"):
-        print(f"publish: {args.bench_json} has no datapath.pktcost (bench/pktcost.py)",
-              file=sys.stderr)
-        return 1
-    pub = published(bench, args.command)
-    body = render(pub)
+    benches = [json.loads(p.read_text()) for p in args.bench_json]
+    for path, bench in zip(args.bench_json, benches):
+        if not bench.get("datapath", {}).get("pktcost"):
+            print(f"publish: {path} has no datapath.pktcost (bench/pktcost.py)", file=sys.stderr)
+            return 1
     try:
+        pub = published(benches, args.command)
+        body = render(pub)
         cover = replace_between(args.cover.read_text(), TITLE, NEXT_TITLE, cover_body(body))
         readme = replace_between(args.readme.read_text(), BEGIN, END, readme_body(body))
     except ValueError as e:

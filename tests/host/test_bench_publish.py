@@ -26,9 +26,9 @@ def test_readme_quotes_the_published_figures() -> None:
     assert text == publish.readme_body(publish.render(_pub()))
 
 
-def _bench(resolved: bool) -> dict:
-    ratio = {"median": 1.25, "ci95": [1.2, 1.3], "half_width": 0.04 if not resolved else 0.01,
-             "resolved": resolved}
+def _bench(resolved: bool, median: float = 1.25) -> dict:
+    ratio = {"median": median, "ci95": [median - 0.05, median + 0.05],
+             "half_width": 0.04 if not resolved else 0.01, "resolved": resolved}
     modes = {"automq": {"ns_per_packet": {"median": 100.0}},
              "report": {"ns_per_packet": {"median": 125.0}, "ratio_to_automq": ratio}}
     return {"accel": "tcg", "kernel": {"key": "ab" * 32},
@@ -36,23 +36,48 @@ def _bench(resolved: bool) -> dict:
                                      "modes": modes}}}
 
 
-def test_render_says_not_resolved_and_names_the_command() -> None:
-    text = publish.render(publish.published(_bench(False), "make bench"))
-    assert "  REPORT         1.250 [1.200, 1.300], not resolved (half-width 4.0%)" in text
-    assert "RSS " not in text                     # no figure for a mode not measured
+def test_render_marks_not_resolved_and_names_the_command() -> None:
+    text = publish.render(publish.published([_bench(False)], "make bench"))
+    assert "  REPORT         1.250 [1.200, 1.300]*\n" in text
+    assert "  * not resolved: half-width above 2%" in text
+    assert "RSS " not in text and "run 1 " not in text   # one run: no columns
     assert "Under TCG" in text and text.endswith("Command: make bench\n")
     assert all(len(line) <= 72 for line in text.splitlines())
     assert "carry/rehash" not in text             # a run without the parts
-    parts = _bench(True)
-    parts["datapath"]["pktcost"]["parts"] = {
-        "ns_per_packet": {"carry": 60.4, "rehash": 240.0},
-        "carry_over_rehash": {"median": 0.25, "ci95": [0.24, 0.26], "half_width": 0.04,
-                              "resolved": False}}
-    text = " ".join(publish.render(publish.published(parts, "make bench")).split())
-    assert "(attach, find, free) 60 ns, computing it again 240 ns; carry/rehash 0.250 " \
-        "[0.240, 0.260], not resolved (half-width 4.0%)." in text
     kvm = dict(_bench(True), accel="kvm")
-    assert "Under TCG" not in publish.render(publish.published(kvm, "make bench"))
+    kvm_text = publish.render(publish.published([kvm], "make bench"))
+    assert "Under TCG" not in kvm_text and "not resolved" not in kvm_text
+
+
+def _with_parts(bench: dict, median: float) -> dict:
+    bench["datapath"]["pktcost"]["parts"] = {
+        "ns_per_packet": {"carry": 60.4, "rehash": 240.0},
+        "carry_over_rehash": {"median": median, "ci95": [median - 0.01, median + 0.01],
+                              "half_width": 0.01, "resolved": True}}
+    return bench
+
+
+def test_two_runs_side_by_side_with_their_agreement() -> None:
+    runs = [_with_parts(_bench(True, 1.25), 0.25), _with_parts(_bench(True, 1.27), 0.30)]
+    text = publish.render(publish.published(runs, "make bench"))
+    assert "                 run 1                   run 2\n" in text
+    assert "  REPORT         1.250 [1.200, 1.300]    1.270 [1.220, 1.320]\n" in text
+    assert "  carry/rehash   0.250 [0.240, 0.260]    0.300 [0.290, 0.310]\n" in text
+    flat = " ".join(text.split())
+    assert "(run 1: 60 against 240 ns per packet)" in flat
+    assert "agree (each median inside the other's interval) on REPORT; not on " \
+        "carry/rehash." in flat
+    assert flat.endswith("Command: make bench (each run)")
+    assert all(len(line) <= 72 for line in text.splitlines())
+
+
+def test_agreement_needs_each_median_inside_the_other_interval() -> None:
+    a = {"median": 1.40, "ci95": [1.39, 1.42]}
+    assert publish.agree(a, {"median": 1.41, "ci95": [1.395, 1.43]})
+    # the intervals overlap, but 1.40 lies below the second one: no
+    assert not publish.agree(a, {"median": 1.415, "ci95": [1.405, 1.43]})
+    with pytest.raises(ValueError, match="3 runs: publish 1 to 2"):
+        publish.published([_bench(True)] * 3, "make bench")
 
 
 def test_main_rewrites_both_texts_and_keeps_the_rest(tmp_path: Path) -> None:
