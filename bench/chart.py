@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 """The PNG chart of `make bench`: the in-kernel cost per packet of each mode
 over automq's, with its 95% confidence interval (bench/pktcost.py; the
-target line at +5%), and carrying the hash against computing it again; datapath pps per mode (median with min-max bars,
-per-round median ratio to automq on top); and the kernel hash cost per
-implementation (best round: the host's load only ever adds time).
+target line at +5%), and carrying the hash against computing it again;
+datapath pps per mode (median with min-max bars, per-round median ratio to
+automq on top); and the kernel hash cost per implementation (best round:
+the host's load only ever adds time).
 matplotlib is a bench-only dependency (bench/requirements.txt)."""
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def draw(result: dict, png: Path) -> bool:
     return True
 
 
-def _cost_panel(ax, result: dict) -> None:
+def _cost_panel(ax: "matplotlib.axes.Axes", result: dict) -> None:
     """Per-packet cost ratio to automq, median and 95% interval per mode."""
     pktcost = result.get("datapath", {}).get("pktcost", {})
     cost = pktcost.get("modes", {})
@@ -66,7 +67,8 @@ def _cost_panel(ax, result: dict) -> None:
         names.append("carry/rehash")
         ratios.append(carry)
     med = [r["median"] for r in ratios]
-    err = [[r["median"] - r["ci95"][0] for r in ratios], [r["ci95"][1] - r["median"] for r in ratios]]
+    err = [[r["median"] - r["ci95"][0] for r in ratios],
+           [r["ci95"][1] - r["median"] for r in ratios]]
     ax.errorbar(range(len(names)), med, yerr=err, fmt="o", capsize=6, color="#4a7ab5")
     for x, r in enumerate(ratios):
         label = f"{r['median']:.3f}" if r["resolved"] else f"{r['median']:.3f}\nnot resolved"

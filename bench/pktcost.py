@@ -44,13 +44,15 @@ import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Callable, Mapping
 
 from pyuapi import Tap
 
 from . import frames as F
 from .datapath import MODES, configure
 
-__all__ = ["DEBUGFS_FILE", "PARTS", "median_ci", "measure", "summarize", "compare", "main"]
+__all__ = ["DEBUGFS_FILE", "PARTS", "calibrate", "compare", "main", "measure", "median_ci",
+           "summarize", "time_rounds"]
 
 DEBUGFS_FILE = Path("/sys/kernel/debug/tun_bench")
 RESOLVE = 0.02
@@ -122,15 +124,60 @@ def compare(rounds: list[dict[str, float]], a: str, b: str) -> dict:
             "half_width": round(half, 4), "resolved": half <= RESOLVE}
 
 
-def _parts_supported(ifname: str, frames: list[bytes]) -> bool:
+Timer = Callable[[str, int, list[bytes], str], float]
+
+
+def _parts_supported(timer: Timer, ifname: str, frames: list[bytes]) -> bool:
+    """Whether the kernel times PARTS: without the series bench/kernel/0002
+    answers EOPNOTSUPP."""
     try:
-        measure(ifname, 1, frames, PARTS[0])
-    except OSError:                 # EOPNOTSUPP: no series; EINVAL: an old 0002
+        timer(ifname, 1, frames, PARTS[0])
+    except OSError:
         return False
     return True
 
 
+def calibrate(timer: Timer, ifname: str, frames: list[bytes], target_ms: float) -> int:
+    """REPS so that one automq call takes about *target_ms*: from the median
+    of 3 single-pass calls after 2 that warm up (the first call of a boot
+    took 7x the others on TCG)."""
+    for _ in range(2):
+        timer(ifname, 1, frames, "")
+    one = statistics.median(timer(ifname, 1, frames, "") for _ in range(3))
+    return max(1, round(target_ms * 1e6 / (one * len(frames))))
+
+
+def time_rounds(ifnames: Mapping[str, str], frames: list[bytes], n_rounds: int,
+                target_ms: float, timer: Timer = measure) -> dict:
+    """WARMUP + *n_rounds* rounds over the taps *ifnames* (mode -> interface,
+    every mode of MODES), each timing every mode, then each part, in an order
+    that rotates; the result bench.json keeps under datapath.pktcost."""
+    reps = calibrate(timer, ifnames["automq"], frames, target_ms)
+    parts = PARTS if _parts_supported(timer, ifnames[PARTS_TAP], frames) else ()
+    # a part is a fraction of a mode's work: more passes, for calls as long
+    jobs = [(m, m, "", reps) for m in MODES] + [(p, PARTS_TAP, p, 4 * reps) for p in parts]
+    rounds: list[dict[str, float]] = []
+    t0 = time.monotonic()
+    for rnd in range(WARMUP + n_rounds):
+        order = jobs[rnd % len(jobs):] + jobs[:rnd % len(jobs)]
+        rounds.append({k: timer(ifnames[m], n, frames, p) for k, m, p, n in order})
+    warmup, rounds = rounds[:WARMUP], rounds[WARMUP:]
+    modes = [{m: r[m] for m in MODES} for r in rounds]
+    result = {"frames": len(frames), "reps": reps, "warmup_rounds": warmup, "rounds": modes,
+              "modes": summarize(modes), "seconds": round(time.monotonic() - t0, 1),
+              "note": "TCG: absolute ns are an emulated CPU's; the ratios are the result"}
+    if parts:
+        ns = {p: [r[p] for r in rounds] for p in parts}
+        result["parts"] = {
+            "tap": PARTS_TAP, "reps": 4 * reps,
+            "rounds": [{p: r[p] for p in parts} for r in rounds],
+            "ns_per_packet": {p: round(statistics.median(v), 1) for p, v in ns.items()},
+            "carry_over_rehash": compare(rounds, "carry", "rehash")}
+    return result
+
+
 def main(argv: list[str]) -> int:
+    """``python -m bench.pktcost OUT`` in the guest: time every mode, write OUT (JSON)."""
     out = Path(argv[0])
     if not DEBUGFS_FILE.parent.is_dir() or not os.listdir(DEBUGFS_FILE.parent):
         os.system("mount -t debugfs none /sys/kernel/debug")
@@ -140,38 +187,16 @@ def main(argv: list[str]) -> int:
         return 1
     n_rounds = int(os.environ.get("TUNRSS_BENCH_COST_ROUNDS", "301"))
     target_ms = float(os.environ.get("TUNRSS_BENCH_COST_MS", "60"))
-    frames = F.mix(FRAMES)
     with ExitStack() as stack:
-        taps: dict[str, Tap] = {}
+        ifnames: dict[str, str] = {}
         for mode in MODES:
             tap = stack.enter_context(Tap("cost%d", queues=QUEUES))
             prog = configure(tap, mode, QUEUES)
             if prog is not None:
                 stack.callback(os.close, prog)
-            taps[mode] = tap
-        # REPS so that one call takes about target_ms in automq
-        one = measure(taps["automq"].name, 1, frames)
-        reps = max(1, round(target_ms * 1e6 / (one * FRAMES)))
-        parts = PARTS if _parts_supported(taps[PARTS_TAP].name, frames) else ()
-        # a part is a fraction of a mode's work: more passes, for calls as long
-        jobs = [(m, m, "", reps) for m in MODES] + [(p, PARTS_TAP, p, 4 * reps) for p in parts]
-        rounds: list[dict[str, float]] = []
-        t0 = time.monotonic()
-        for rnd in range(WARMUP + n_rounds):
-            order = jobs[rnd % len(jobs):] + jobs[:rnd % len(jobs)]
-            rounds.append({k: measure(taps[m].name, n, frames, p) for k, m, p, n in order})
-    warmup, rounds = rounds[:WARMUP], rounds[WARMUP:]
-    result = {"frames": FRAMES, "reps": reps, "warmup_rounds": warmup,
-              "rounds": [{m: r[m] for m in MODES} for r in rounds],
-              "modes": summarize([{m: r[m] for m in MODES} for r in rounds]),
-              "seconds": round(time.monotonic() - t0, 1),
-              "note": "TCG: absolute ns are an emulated CPU's; the ratios are the result"}
-    if parts:
-        ns = {p: [r[p] for r in rounds] for p in parts}
-        result["parts"] = {
-            "tap": PARTS_TAP, "rounds": [{p: r[p] for p in parts} for r in rounds],
-            "ns_per_packet": {p: round(statistics.median(v), 1) for p, v in ns.items()},
-            "carry_over_rehash": compare(rounds, "carry", "rehash")}
+            ifnames[mode] = tap.name
+        result = time_rounds(ifnames, F.mix(FRAMES), n_rounds, target_ms)
+    parts = result.get("parts")
     out.write_text(json.dumps(result, indent=2) + "\n")
     for mode, v in result["modes"].items():
         r = v.get("ratio_to_automq")

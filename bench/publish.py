@@ -57,7 +57,13 @@ def published(benches: list[dict], command: str) -> dict:
     """bench/published.json: one or two runs (side by side, MAX_RUNS) of *command*."""
     if not 1 <= len(benches) <= MAX_RUNS:
         raise ValueError(f"{len(benches)} runs: publish 1 to {MAX_RUNS}")
-    return {"command": command, "runs": [one_run(b) for b in benches]}
+    runs = [one_run(b) for b in benches]
+    for field in ("accel", "kernel_key", "frames", "rounds"):
+        if len({r[field] for r in runs}) > 1:
+            values = ", ".join(str(r[field]) for r in runs)
+            raise ValueError(f"the runs differ in {field} ({values}): only runs of one "
+                             "command on one kernel compare")
+    return {"command": command, "runs": runs}
 
 
 def _ratios(run: dict) -> dict[str, dict]:
@@ -92,7 +98,8 @@ def render(pub: dict) -> str:
     first = runs[0]
     intro = (f"tun_select_queue() plus tun_put_user(), timed inside the kernel over "
              f"the {first['frames']}-frame mix of the harness's benchmark "
-             f"({first['rounds']} interleaved rounds of {first['reps']} passes"
+             f"({first['rounds']} interleaved rounds of "
+             f"{'/'.join(str(r['reps']) for r in runs)} passes"
              + (f"; {len(runs)} runs, one boot each" if len(runs) > 1 else "")
              + f"; {first['accel'].upper()}): the per-round ratio of each mode's "
              f"nanoseconds per packet to automq's, median and 95% interval.")
@@ -123,8 +130,15 @@ def render(pub: dict) -> str:
             "Under TCG the absolute times are an emulated CPU's and even the "
             "ratios only roughly a real one's: figures on KVM are still to be "
             "taken.")
-    lines += ["", f"Command: {pub['command']}" + (" (each run)" if len(runs) > 1 else "")]
+    lines += ["", "Command" + (", each run:" if len(runs) > 1 else ":")]
+    lines += _command_lines(pub["command"])
     return "\n".join(lines) + "\n"
+
+
+def _command_lines(command: str) -> list[str]:
+    """*command* indented, cut at spaces into shell continuation lines."""
+    lines = textwrap.wrap(command, 68, break_on_hyphens=False, break_long_words=False)
+    return [f"  {line} \\" for line in lines[:-1]] + [f"  {lines[-1]}"]
 
 
 def cover_body(body: str) -> str:
@@ -155,6 +169,7 @@ def replace_between(text: str, begin: str, end: str, body: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.publish``: see the module's docstring."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("bench_json", type=Path, nargs="+",
                     help=f"the bench.json of 1 to {MAX_RUNS} `make bench` runs of one command")

@@ -52,6 +52,7 @@ class Row:
 
     @property
     def killed_by(self) -> list[str]:
+        """The columns whose suite killed this kernel."""
         return [c for c, v in self.cells.items() if v == KILLED]
 
 

@@ -15,7 +15,9 @@ def _result() -> dict:
     return {"accel": "tcg",
             "datapath": {"modes": {"automq": {"pps": pps, "ratio_to_automq": None},
                                    "rss": {"pps": pps, "ratio_to_automq": {"median": 1.0}}},
-                         "pktcost": {"modes": {"automq": {}, "rss": {"ratio_to_automq": ratio}}}},
+                         "pktcost": {"modes": {"automq": {}, "rss": {"ratio_to_automq": ratio}},
+                                     "parts": {"carry_over_rehash": dict(ratio, median=1.3,
+                                                                ci95=[1.28, 1.33])}}},
             "hash_helper": {"cases": [{"impl": "nibble", "tuple": "ipv4-tcp", "best_ns": 9.0}]}}
 
 

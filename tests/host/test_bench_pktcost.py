@@ -79,3 +79,45 @@ def test_compare_gives_the_per_round_ratio_of_two_parts() -> None:
         rs.append({"carry": base * 0.5 * rng.uniform(0.995, 1.005), "rehash": base})
     c = pktcost.compare(rs, "carry", "rehash")
     assert c["resolved"] and c["ci95"][0] <= 0.5 <= c["ci95"][1]
+
+
+class _FakeKernel:
+    """bench/kernel/0002 as time_rounds() sees it: ns per packet per
+    (interface, part); the first call of all is 7x slow, like TCG's."""
+
+    COST = {("c0", ""): 100.0, ("c1", ""): 140.0, ("c2", ""): 130.0, ("c3", ""): 133.0,
+            ("c4", ""): 60.0, ("c3", "carry"): 40.0, ("c3", "rehash"): 30.0}
+
+    def __init__(self, parts: bool = True) -> None:
+        self.calls: list[tuple[str, int, str]] = []
+        self.parts = parts
+
+    def __call__(self, ifname: str, reps: int, frames: list[bytes], part: str = "") -> float:
+        if part and not self.parts:
+            raise OSError(95, "Operation not supported")
+        self.calls.append((ifname, reps, part))
+        slow = 7.0 if len(self.calls) == 1 else 1.0
+        return self.COST[ifname, part] * slow * (1 + 0.001 * (len(self.calls) % 3))
+
+
+IFNAMES = {m: f"c{i}" for i, m in enumerate(pktcost.MODES)}
+
+
+def test_time_rounds_calibrates_after_warming_up_and_drops_the_warmup_rounds() -> None:
+    kernel = _FakeKernel()
+    frames = [bytes(60)] * 10
+    res = pktcost.time_rounds(IFNAMES, frames, 7, target_ms=0.01, timer=kernel)
+    assert res["reps"] == 10            # 0.01 ms / (100 ns x 10 frames): not the cold 7x call
+    assert len(res["warmup_rounds"]) == pktcost.WARMUP and len(res["rounds"]) == 7
+    assert set(res["rounds"][0]) == set(pktcost.MODES)
+    assert res["modes"]["rss"]["ratio_to_automq"]["median"] == pytest.approx(1.4, rel=0.01)
+    parts = res["parts"]
+    assert parts["reps"] == 40 and len(parts["rounds"]) == 7
+    assert parts["carry_over_rehash"]["median"] == pytest.approx(40 / 30, rel=0.01)
+    timed = [c for c in kernel.calls if c[2] == "carry"]
+    assert len(timed) == 1 + pktcost.WARMUP + 7 and all(c[0] == "c3" for c in timed)
+
+
+def test_time_rounds_without_the_series_has_no_parts() -> None:
+    res = pktcost.time_rounds(IFNAMES, [bytes(60)] * 4, 6, 0.01, timer=_FakeKernel(parts=False))
+    assert "parts" not in res and res["modes"]["ebpf"]["ratio_to_automq"]["median"] < 1

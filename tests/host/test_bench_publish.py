@@ -21,6 +21,26 @@ def test_the_cover_letter_quotes_the_published_figures() -> None:
         "edited by hand? run python -m bench.publish on a bench.json instead"
 
 
+def test_the_published_text_fits_in_72_columns() -> None:
+    assert all(len(line) <= 72 for line in publish.render(_pub()).splitlines())
+
+
+def test_a_long_command_becomes_continuation_lines() -> None:
+    cmd = "TUNRSS_CACHE=/tmp/cache-bench BENCH_LOOP=0 RESULTS=/tmp/rbN python -m bench --x " * 2
+    lines = publish.render(publish.published([_bench(True)], cmd.strip())).splitlines()
+    tail = lines[lines.index("Command:") + 1:]
+    assert len(tail) > 1 and all(line.endswith(" \\") for line in tail[:-1])
+    assert " ".join(line.strip(" \\") for line in tail) == cmd.strip()
+    assert all(len(line) <= 72 for line in lines)
+
+
+def test_runs_of_different_kernels_are_not_compared() -> None:
+    other = _bench(True)
+    other["kernel"] = {"key": "cd" * 32}
+    with pytest.raises(ValueError, match="differ in kernel_key"):
+        publish.published([_bench(True), other], "make bench")
+
+
 def test_readme_quotes_the_published_figures() -> None:
     text = publish.extract(publish.README.read_text(), publish.BEGIN, publish.END)
     assert text == publish.readme_body(publish.render(_pub()))
@@ -41,7 +61,7 @@ def test_render_marks_not_resolved_and_names_the_command() -> None:
     assert "  REPORT         1.250 [1.200, 1.300]*\n" in text
     assert "  * not resolved: half-width above 2%" in text
     assert "RSS " not in text and "run 1 " not in text   # one run: no columns
-    assert "Under TCG" in text and text.endswith("Command: make bench\n")
+    assert "Under TCG" in text and text.endswith("Command:\n  make bench\n")
     assert all(len(line) <= 72 for line in text.splitlines())
     assert "carry/rehash" not in text             # a run without the parts
     kvm = dict(_bench(True), accel="kvm")
@@ -67,7 +87,7 @@ def test_two_runs_side_by_side_with_their_agreement() -> None:
     assert "(run 1: 60 against 240 ns per packet)" in flat
     assert "agree (each median inside the other's interval) on REPORT; not on " \
         "carry/rehash." in flat
-    assert flat.endswith("Command: make bench (each run)")
+    assert flat.endswith("Command, each run: make bench")
     assert all(len(line) <= 72 for line in text.splitlines())
 
 
@@ -90,7 +110,7 @@ def test_main_rewrites_both_texts_and_keeps_the_rest(tmp_path: Path) -> None:
     assert publish.main([str(src), "--command", "X=1 make bench", "--published", str(out),
                          "--cover", str(cover), "--readme", str(readme)]) == 0
     body = publish.render(json.loads(out.read_text()))
-    assert "1.250 [1.200, 1.300]\n" in body and "Command: X=1 make bench" in body
+    assert "1.250 [1.200, 1.300]\n" in body and "Command:\n  X=1 make bench\n" in body
     assert publish.extract(cover.read_text(), publish.TITLE, publish.NEXT_TITLE) == \
         publish.cover_body(body)
     old_cover = publish.COVER.read_text()
