@@ -24,6 +24,7 @@ help:
 	@echo "options of python -m vm COMMAND (--help; --dry-run prints the plan):"
 	@$(PYCHECK) -m vm settings
 	@echo "  CI_VARIANTS=normal debug (make ci)  SERIES_VERSION=1 SERIES_CHECK=1 (make series)  MUTANTS= (make mutants: all)"
+	@echo "  BENCH_LOOP=1 BENCH_COLD=0 BENCH_COST_BOOTS=6 (make bench: bench/run.py, bench/boots.py)"
 
 # check-CMD: validate the settings of `python -m vm CMD` before anything else
 check-%:

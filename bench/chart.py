@@ -59,10 +59,11 @@ def draw(result: dict, png: Path) -> bool:
 def _cost_panel(ax: "matplotlib.axes.Axes", result: dict) -> None:
     """Per-packet cost ratio to automq, median and 95% interval per mode."""
     pktcost = result.get("datapath", {}).get("pktcost", {})
-    cost = pktcost.get("modes", {})
+    across = pktcost.get("across_boots") or {}      # bench/boots.py: several boots
+    cost = across.get("modes") or pktcost.get("modes", {})
     names = [m for m, v in cost.items() if v.get("ratio_to_automq")]
     ratios = [cost[m]["ratio_to_automq"] for m in names]
-    carry = pktcost.get("parts", {}).get("carry_over_rehash")
+    carry = across.get("carry_over_rehash") or pktcost.get("parts", {}).get("carry_over_rehash")
     if carry:                           # not a ratio to automq: its own axis label
         names.append("carry/rehash")
         ratios.append(carry)
@@ -78,6 +79,8 @@ def _cost_panel(ax: "matplotlib.axes.Axes", result: dict) -> None:
     ax.axhline(1.05, color="#c44", lw=0.8, ls="--", label="target: +5% (REPORT, RSS+REPORT)")
     ax.set_xticks(range(len(names)), names)
     ax.set_ylabel("ns per packet / automq's (carry/rehash: / rehash's), per round")
-    ax.set_title(f"in-kernel cost per packet ({result.get('accel', '?').upper()}; median, 95% CI)")
+    over = f"{across['boots']} boots" if across else "rounds of one boot"
+    ax.set_title(f"in-kernel cost per packet ({result.get('accel', '?').upper()}; "
+                 f"median, 95% CI over {over})")
     ax.margins(y=0.15)
     ax.legend(loc="lower right", fontsize=8)

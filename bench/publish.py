@@ -46,11 +46,14 @@ def one_run(bench: dict) -> dict:
     summary (bench/pktcost.py) and the kernel it timed."""
     cost = bench["datapath"]["pktcost"]
     parts = cost.get("parts", {})
+    across = cost.get("across_boots") or {}     # bench/boots.py, when several boots
     return {"accel": bench.get("accel", "?"),
             "kernel_key": bench.get("kernel", {}).get("key", "?")[:12],
+            "boots": across.get("boots", 1),
             "rounds": len(cost["rounds"]), "reps": cost["reps"], "frames": cost["frames"],
-            "modes": cost["modes"], "parts": parts.get("ns_per_packet"),
-            "carry_over_rehash": parts.get("carry_over_rehash")}
+            "modes": across.get("modes") or cost["modes"], "parts": parts.get("ns_per_packet"),
+            "carry_over_rehash": across.get("carry_over_rehash")
+            or parts.get("carry_over_rehash")}
 
 
 def published(benches: list[dict], command: str) -> dict:
@@ -58,7 +61,7 @@ def published(benches: list[dict], command: str) -> dict:
     if not 1 <= len(benches) <= MAX_RUNS:
         raise ValueError(f"{len(benches)} runs: publish 1 to {MAX_RUNS}")
     runs = [one_run(b) for b in benches]
-    for field in ("accel", "kernel_key", "frames", "rounds"):
+    for field in ("accel", "kernel_key", "frames", "rounds", "boots"):
         if len({r[field] for r in runs}) > 1:
             values = ", ".join(str(r[field]) for r in runs)
             raise ValueError(f"the runs differ in {field} ({values}): only runs of one "
@@ -96,13 +99,19 @@ def render(pub: dict) -> str:
     """The paragraph and table both texts carry, 72 columns wide."""
     runs = pub["runs"]
     first = runs[0]
+    boots = first["boots"]
     intro = (f"tun_select_queue() plus tun_put_user(), timed inside the kernel over "
              f"the {first['frames']}-frame mix of the harness's benchmark "
-             f"({first['rounds']} interleaved rounds of "
-             f"{'/'.join(str(r['reps']) for r in runs)} passes"
-             + (f"; {len(runs)} runs, one boot each" if len(runs) > 1 else "")
-             + f"; {first['accel'].upper()}): the per-round ratio of each mode's "
-             f"nanoseconds per packet to automq's, median and 95% interval.")
+             f"({first['accel'].upper()}; "
+             + (f"{len(runs)} runs of {boots} boots each" if len(runs) > 1 and boots > 1
+                else f"{len(runs)} runs, one boot each" if len(runs) > 1
+                else f"{boots} boots" if boots > 1 else "one boot")
+             + f"; per boot {first['rounds']} interleaved rounds of "
+             f"{'/'.join(str(r['reps']) for r in runs)} passes). Per boot, the median "
+             f"over the rounds of each mode's nanoseconds per packet over automq's"
+             + (f"; below, the median of the {boots} boots' medians with its 95% "
+                f"interval (with 6 boots: the lowest and highest)." if boots > 1
+                else "; below, with its 95% interval over the rounds."))
     if first.get("carry_over_rehash"):
         intro += (f" {CARRY}: getting the hash from queue selection to the header "
                   f"write by carrying it in the skb extension (attach, find, free) "

@@ -91,6 +91,21 @@ def test_two_runs_side_by_side_with_their_agreement() -> None:
     assert all(len(line) <= 72 for line in text.splitlines())
 
 
+def test_the_interval_over_boots_replaces_the_one_over_rounds() -> None:
+    bench = _with_parts(_bench(False), 0.25)
+    across = {"boots": 6, "modes": {"report": {"ratio_to_automq": {
+        "median": 1.31, "ci95": [1.30, 1.32], "half_width": 0.0076, "resolved": True}}},
+        "carry_over_rehash": {"median": 0.27, "ci95": [0.26, 0.28], "half_width": 0.037,
+                              "resolved": False}}
+    bench["datapath"]["pktcost"]["across_boots"] = across
+    text = publish.render(publish.published([bench], "make bench"))
+    assert "  REPORT         1.310 [1.300, 1.320]\n" in text     # the boots', resolved
+    assert "  carry/rehash   0.270 [0.260, 0.280]*\n" in text
+    assert "median of the 6 boots' medians" in " ".join(text.split())
+    with pytest.raises(ValueError, match="differ in boots"):
+        publish.published([bench, _bench(True)], "make bench")
+
+
 def test_agreement_needs_each_median_inside_the_other_interval() -> None:
     a = {"median": 1.40, "ci95": [1.39, 1.42]}
     assert publish.agree(a, {"median": 1.41, "ci95": [1.395, 1.43]})
