@@ -113,6 +113,14 @@ def select(text: str, variant: str = "normal", directory: Path = MUTANT_DIR) -> 
     return [p for n, p in known.items() if n not in other]
 
 
+def left_for_others(variant: str, patches: list[Path],
+                    directory: Path = MUTANT_DIR) -> dict[str, str]:
+    """elsewhere(), to report when *patches* are all the mutants *variant*
+    can run (MUTANTS empty); {} when MUTANTS chose some."""
+    every = set(patches) == set(select("", variant, directory))
+    return elsewhere(variant, directory) if every else {}
+
+
 def work_tag(opts: Settings) -> str:
     """The mutants' work directory tag: one per config variant, so that
     switching mutants stays an incremental build."""
@@ -187,8 +195,7 @@ def _run(opts: Settings, patches: list[Path]) -> int:
                 row.error = str(e)
             rows.append(row)
     table = matrix(control, rows)
-    other = {n: v for n, v in elsewhere(opts.variant).items()
-             if n not in {mutant_name(p) for p in patches}}
+    other = left_for_others(opts.variant, patches)
     problems = verdict(control, rows)
     (opts.results / "kill-matrix.md").write_text(table)
     results.write_json(opts.results / "mutants.json", {

@@ -165,6 +165,13 @@ def test_a_mutant_that_needs_another_variant_is_left_for_it(tmp_path: Path) -> N
     assert mutants.elsewhere("kcsan", d) == {}
 
 
+def test_the_others_are_reported_only_when_all_were_chosen(tmp_path: Path) -> None:
+    d = _needing(tmp_path)
+    every = mutants.select("", "normal", d)
+    assert mutants.left_for_others("normal", every, d) == {"faults": "kcsan"}
+    assert mutants.left_for_others("normal", every[:1], d) == {}   # MUTANTS=a
+
+
 def test_naming_a_mutant_of_another_variant_is_an_error(tmp_path: Path) -> None:
     d = _needing(tmp_path)
     with pytest.raises(SettingsError, match=r"faults needs KCONFIG=kcsan .*not 'debug'"):
