@@ -84,9 +84,9 @@ def parse(argv: list[str] | None, env: Mapping[str, str]) -> tuple[argparse.Name
         args.variants = settings.check_variants(args.variants if args.variants is not None
                                           else env.get("CI_VARIANTS", ""))
     if args.command == "mutants":
-        from . import mutants  # stdlib only at import: checked before any work
+        from . import mutantpatches, mutants  # stdlib only at import: checked before any work
 
-        args.mutants = mutants.select(args.mutants if args.mutants is not None
+        args.mutants = mutantpatches.select(args.mutants if args.mutants is not None
                                       else env.get("MUTANTS", ""), opts.variant)
         opts = mutants.default_tests(opts, args.tests, env)
     if args.command == "series":

@@ -1,17 +1,18 @@
 # SPDX-License-Identifier: MIT
 """``python -m vm mutants`` (``make mutants``): bug-on-purpose kernels.
 
-Each ``tests/mutants/NNNN-name.patch`` is a small harness-only patch that
-applies on top of the series and plants one plausible bug (issue 18, item
-1); its commit message names the test expected to kill it.  First a
+Each ``tests/mutants/NNNN-name.patch`` (vm/mutantpatches.py) is a small
+harness-only patch that applies on top of the series and plants one
+plausible bug (issue 18, item 1); its commit message names the test
+expected to kill it.  The kill matrix is vm/killmatrix.py's.  First a
 control row, the plain series, must pass every chosen suite, else the
 matrix means nothing; then each mutant is built and the same suites run.
 A suite *kills* a mutant when one of its tests fails; the ``console``
 column kills it on a kernel splat, a panic or a VM timeout.
 
-All of them build in one work directory of their own
-(``<cache>/work/<base>-mutants``, vm/kernel.py ``workdir``), never the
-normal one.  After the control, a switch is ``git reset --hard`` to the
+All of them build in one work directory of their own per config variant
+(``<cache>/work/<base>-mutants``, ``-mutants-kcsan``...: vm/kernel.py
+``workdir``), never the normal one.  After the control, a switch is ``git reset --hard`` to the
 series' tip plus ``git am`` of one mutant: only the files the mutants
 touch change, so each build is incremental (and ccache'd).
 
@@ -22,19 +23,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, TextIO
 
-from .errors import PipelineError, SettingsError
+from .errors import PipelineError
 from .killmatrix import Row, columns_of, control_row, matrix, verdict, verdicts
+from .mutantpatches import elsewhere, left_for_others, mutant_name
 from .settings import REPO, Settings
 
 if TYPE_CHECKING:
     from .kernel import Kernel
     from .stages import Stages
 
-MUTANT_DIR = REPO / "tests" / "mutants"
 WORK_TAG = "mutants"  # + "-<variant>" but for "normal" (work_tag())
 # So that one mutant costs about four minutes on TCG: the project's C
 # selftests and, side by side with them, one pytest run of the tests/vm
@@ -57,68 +57,9 @@ def slow_tests(repo: Path = REPO) -> list[str]:
                   if p.stem not in FAST_TESTS)
 
 
-# A mutant that only some config variant can kill (allocation failures
-# need the fault injection of "kcsan") says so in its commit message.
-_NEEDS = re.compile(r"^Needs-variant: (?P<variant>\S+)$", re.M)
 # ... and the suites that kill it there, added to the default ones
 VARIANT_TESTS = {"kcsan": ("tests/robustness/test_faults.py",)}
-_NAME = re.compile(r"\d{4}-(?P<name>.+)\.patch")
 _TIP = "mutants-series-tip"  # in the work directory: "<control key> <commit>"
-
-
-def available(directory: Path = MUTANT_DIR) -> dict[str, Path]:
-    """Mutant name (the file name without ``NNNN-`` and ``.patch``) -> patch, in order."""
-    found = {}
-    for p in sorted(directory.glob("*.patch")):
-        m = _NAME.fullmatch(p.name)
-        if m:
-            found[m["name"]] = p
-    return found
-
-
-def needed_variant(patch: Path) -> str | None:
-    """The config variant (KCONFIG) a mutant needs, from the
-    ``Needs-variant:`` line of its commit message; None: any."""
-    m = _NEEDS.search(patch.read_text(errors="replace").split("\n---\n", 1)[0])
-    return m["variant"] if m else None
-
-
-def elsewhere(variant: str, directory: Path = MUTANT_DIR) -> dict[str, str]:
-    """Mutant name -> the other variant it needs, for those *variant* cannot run."""
-    return {n: v for n, p in available(directory).items()
-            if (v := needed_variant(p)) not in (None, variant)}
-
-
-def select(text: str, variant: str = "normal", directory: Path = MUTANT_DIR) -> list[Path]:
-    """MUTANTS / --mutants: names separated by commas or spaces, "" for all
-    that *variant* can run (elsewhere() lists the others); SettingsError
-    listing the allowed names for any other, or naming the variant that a
-    chosen mutant needs."""
-    known = available(directory)
-    if not known:
-        raise SettingsError(f"no mutant in {directory} (NNNN-name.patch)")
-    names = [n for n in re.split(r"[,\s]+", text.strip()) if n]
-    bad = [n for n in names if n not in known]
-    if bad:
-        raise SettingsError(f"MUTANTS={','.join(bad)!r} (--mutants): use some of "
-                            f"{', '.join(known)} (comma separated), or nothing for all")
-    other = elsewhere(variant, directory)
-    if wrong := [n for n in names if n in other]:
-        raise SettingsError(f"MUTANTS={','.join(wrong)!r}: "
-                            + "; ".join(f"{n} needs KCONFIG={other[n]}" for n in wrong)
-                            + f" (its Needs-variant line), not {variant!r}: no test on "
-                            f"{variant!r} can kill it")
-    if names:
-        return [known[n] for n in dict.fromkeys(names)]
-    return [p for n, p in known.items() if n not in other]
-
-
-def left_for_others(variant: str, patches: list[Path],
-                    directory: Path = MUTANT_DIR) -> dict[str, str]:
-    """elsewhere(), to report when *patches* are all the mutants *variant*
-    can run (MUTANTS empty); {} when MUTANTS chose some."""
-    every = set(patches) == set(select("", variant, directory))
-    return elsewhere(variant, directory) if every else {}
 
 
 def work_tag(opts: Settings) -> str:
@@ -136,11 +77,6 @@ def default_tests(opts: Settings, given: str | None, env: Mapping[str, str]) -> 
     ignore = " ".join([PYTEST_SELECT, *(f"--ignore={t}" for t in slow_tests())])
     return dataclasses.replace(opts, tests=DEFAULT_TESTS + VARIANT_TESTS.get(opts.variant, ()),
                                guest_env={**opts.guest_env, "PYTEST_ADDOPTS": ignore})
-
-
-def mutant_name(patch: Path) -> str:
-    m = _NAME.fullmatch(patch.name)
-    return m["name"] if m else patch.stem
 
 
 def dry_run(opts: Settings, patches: list[Path], out: TextIO) -> int:

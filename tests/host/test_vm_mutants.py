@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""vm/mutants.py: the choice of mutants and suites, checked before any work;
+"""vm/mutantpatches.py and vm/mutants.py: the choice of mutants and suites,
+checked before any work;
 vm/killmatrix.py: the kill matrix built from vm-test results.json payloads."""
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vm import cli, kconfig, killmatrix, mutants
+from vm import cli, kconfig, killmatrix, mutantpatches, mutants
 from vm.errors import SettingsError
 
 ENV = {"TUNRSS_CACHE": "/nonexistent-cache"}
@@ -23,22 +24,22 @@ def _dir(tmp_path: Path, *names: str) -> Path:
 
 def test_available_names_in_order(tmp_path: Path) -> None:
     d = _dir(tmp_path, "0002-b-bug.patch", "0001-a.patch", "notes.patch")
-    assert list(mutants.available(d)) == ["a", "b-bug"]
+    assert list(mutantpatches.available(d)) == ["a", "b-bug"]
 
 
 def test_select_all_some_and_unknown(tmp_path: Path) -> None:
     d = _dir(tmp_path, "0001-a.patch", "0002-b.patch", "0003-c.patch")
-    assert [p.name for p in mutants.select("", directory=d)] == \
+    assert [p.name for p in mutantpatches.select("", directory=d)] == \
         ["0001-a.patch", "0002-b.patch", "0003-c.patch"]
-    assert [p.name for p in mutants.select("c, a c", directory=d)] == ["0003-c.patch", "0001-a.patch"]
+    assert [p.name for p in mutantpatches.select("c, a c", directory=d)] == ["0003-c.patch", "0001-a.patch"]
     with pytest.raises(SettingsError) as e:
-        mutants.select("a,zz,yy", directory=d)
+        mutantpatches.select("a,zz,yy", directory=d)
     assert "'zz,yy'" in str(e.value) and "a, b, c" in str(e.value)
 
 
 def test_select_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="no mutant"):
-        mutants.select("", directory=tmp_path)
+        mutantpatches.select("", directory=tmp_path)
 
 
 def test_cli_rejects_a_bad_name_before_any_work(capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,7 +138,7 @@ def test_verdict_survivor_and_error() -> None:
 
 
 def test_every_mutant_is_a_patch_that_names_its_killer() -> None:
-    found = mutants.available()
+    found = mutantpatches.available()
     assert len(found) >= 10
     for name, patch in found.items():
         text = patch.read_text()
@@ -156,26 +157,26 @@ def _needing(tmp_path: Path) -> Path:
 
 def test_a_mutant_that_needs_another_variant_is_left_for_it(tmp_path: Path) -> None:
     d = _needing(tmp_path)
-    assert mutants.needed_variant(d / "0002-faults.patch") == "kcsan"
-    assert mutants.needed_variant(d / "0001-a.patch") is None
-    assert [p.name for p in mutants.select("", "normal", d)] == ["0001-a.patch", "0003-c.patch"]
-    assert mutants.elsewhere("normal", d) == {"faults": "kcsan"}
-    assert [p.name for p in mutants.select("", "kcsan", d)] == \
+    assert mutantpatches.needed_variant(d / "0002-faults.patch") == "kcsan"
+    assert mutantpatches.needed_variant(d / "0001-a.patch") is None
+    assert [p.name for p in mutantpatches.select("", "normal", d)] == ["0001-a.patch", "0003-c.patch"]
+    assert mutantpatches.elsewhere("normal", d) == {"faults": "kcsan"}
+    assert [p.name for p in mutantpatches.select("", "kcsan", d)] == \
         ["0001-a.patch", "0002-faults.patch", "0003-c.patch"]
-    assert mutants.elsewhere("kcsan", d) == {}
+    assert mutantpatches.elsewhere("kcsan", d) == {}
 
 
 def test_the_others_are_reported_only_when_all_were_chosen(tmp_path: Path) -> None:
     d = _needing(tmp_path)
-    every = mutants.select("", "normal", d)
-    assert mutants.left_for_others("normal", every, d) == {"faults": "kcsan"}
-    assert mutants.left_for_others("normal", every[:1], d) == {}   # MUTANTS=a
+    every = mutantpatches.select("", "normal", d)
+    assert mutantpatches.left_for_others("normal", every, d) == {"faults": "kcsan"}
+    assert mutantpatches.left_for_others("normal", every[:1], d) == {}   # MUTANTS=a
 
 
 def test_naming_a_mutant_of_another_variant_is_an_error(tmp_path: Path) -> None:
     d = _needing(tmp_path)
     with pytest.raises(SettingsError, match=r"faults needs KCONFIG=kcsan .*not 'debug'"):
-        mutants.select("a,faults", "debug", d)
+        mutantpatches.select("a,faults", "debug", d)
 
 
 def test_each_variant_has_its_own_work_directory_and_suites() -> None:
@@ -187,6 +188,6 @@ def test_each_variant_has_its_own_work_directory_and_suites() -> None:
     assert "tests/robustness/test_faults.py" not in normal.tests
     with pytest.raises(SettingsError, match="enomem-switches-off needs KCONFIG=kcsan"):
         cli.parse(["mutants", "--mutants", "enomem-switches-off"], ENV)
-    other = mutants.elsewhere("normal")            # those of tests/mutants/ today, at least
+    other = mutantpatches.elsewhere("normal")            # those of tests/mutants/ today, at least
     assert {"enomem-switches-off", "ext-fail-unclassified"} <= set(other)
     assert set(other.values()) <= set(kconfig.VARIANTS) - {"normal"}
