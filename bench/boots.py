@@ -16,7 +16,7 @@ within-boot interval alone; 2 to 5 boots give no interval, and are refused.
 
 from __future__ import annotations
 
-from .pktcost import RESOLVE, median_ci
+from .pktcost import interval
 
 __all__ = ["DEFAULT_BOOTS", "MIN_BOOTS", "MAX_BOOTS", "across", "combine", "parse_boots"]
 
@@ -39,11 +39,7 @@ def parse_boots(text: str) -> int:
 
 def across(values: list[float]) -> dict:
     """The median of *values* (one per boot) and its 95% interval."""
-    med, lo, hi = median_ci(values)
-    half = (hi - lo) / 2 / med
-    return {"median": round(med, 4), "ci95": [round(lo, 4), round(hi, 4)],
-            "half_width": round(half, 4), "resolved": half <= RESOLVE,
-            "per_boot": [round(v, 4) for v in values]}
+    return {**interval(values), "per_boot": [round(v, 4) for v in values]}
 
 
 def combine(costs: list[dict]) -> dict:

@@ -51,8 +51,8 @@ from pyuapi import Tap
 from . import frames as F
 from .datapath import MODES, configure
 
-__all__ = ["DEBUGFS_FILE", "PARTS", "calibrate", "compare", "main", "measure", "median_ci",
-           "summarize", "time_rounds"]
+__all__ = ["DEBUGFS_FILE", "PARTS", "calibrate", "compare", "interval", "main", "measure",
+           "median_ci", "summarize", "time_rounds"]
 
 DEBUGFS_FILE = Path("/sys/kernel/debug/tun_bench")
 RESOLVE = 0.02
@@ -118,7 +118,13 @@ def summarize(rounds: list[dict[str, float]]) -> dict:
 
 def compare(rounds: list[dict[str, float]], a: str, b: str) -> dict:
     """The per-round ratio *a* / *b*: median, 95% interval, resolved."""
-    med, lo, hi = median_ci([r[a] / r[b] for r in rounds])
+    return interval([r[a] / r[b] for r in rounds])
+
+
+def interval(xs: list[float]) -> dict:
+    """median_ci() of *xs* as bench.json keeps it: median, 95% interval,
+    half-width relative to the median, resolved (at most RESOLVE)."""
+    med, lo, hi = median_ci(xs)
     half = (hi - lo) / 2 / med
     return {"median": round(med, 4), "ci95": [round(lo, 4), round(hi, 4)],
             "half_width": round(half, 4), "resolved": half <= RESOLVE}
