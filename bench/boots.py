@@ -8,7 +8,7 @@ absolute ns per packet by 1.8x), so an interval over one boot's rounds
 does not cover the next boot.  ``make bench`` therefore times the cost in
 BENCH_COST_BOOTS boots (default DEFAULT_BOOTS) and reports, per ratio, the
 median of the boots' medians with the same distribution-free interval as
-within a boot (pktcost.median_ci(): with 6 boots, their lowest and highest
+within a boot (stats.median_ci(): with 6 boots, their lowest and highest
 median, a 96.9% interval): resolved when its half-width is at most
 RESOLVE of the median.  One boot (BENCH_COST_BOOTS=1) keeps the
 within-boot interval alone; 2 to 5 boots give no interval, and are refused.
@@ -16,7 +16,7 @@ within-boot interval alone; 2 to 5 boots give no interval, and are refused.
 
 from __future__ import annotations
 
-from .pktcost import interval
+from .stats import interval
 
 __all__ = ["DEFAULT_BOOTS", "MIN_BOOTS", "MAX_BOOTS", "across", "combine", "parse_boots"]
 

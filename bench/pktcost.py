@@ -37,7 +37,6 @@ TUNRSS_BENCH_COST_MS (target milliseconds per timed call, 60).
 from __future__ import annotations
 
 import json
-import math
 import os
 import statistics
 import sys
@@ -50,35 +49,17 @@ from pyuapi import Tap
 
 from . import frames as F
 from .datapath import MODES, configure
+from .stats import interval
 
-__all__ = ["DEBUGFS_FILE", "PARTS", "calibrate", "compare", "interval", "main", "measure",
-           "median_ci", "summarize", "time_rounds"]
+__all__ = ["DEBUGFS_FILE", "PARTS", "calibrate", "compare", "main", "measure", "summarize",
+           "time_rounds"]
 
 DEBUGFS_FILE = Path("/sys/kernel/debug/tun_bench")
-RESOLVE = 0.02
 QUEUES = 4
 FRAMES = 256        # the bench frame mix (bench/frames.py), the file's maximum
 WARMUP = 3
 PARTS = ("carry", "rehash")     # bench/kernel/0002's PART, on the RSS+REPORT tap
 PARTS_TAP = "rss+report"
-
-
-def median_ci(xs: list[float], conf: float = 0.95) -> tuple[float, float, float]:
-    """(median, low, high): the median of *xs* and its distribution-free
-    confidence interval, the order statistics x(k), x(n-k+1) with the
-    largest k such that P(Binomial(n, 1/2) < k) <= (1 - conf) / 2."""
-    s = sorted(xs)
-    n = len(s)
-    if n < 6:
-        raise ValueError(f"{n} samples cannot give a 95% interval for the median (need 6)")
-    tail, k = 0.0, 0
-    while True:
-        nxt = tail + math.comb(n, k) / 2 ** n
-        if nxt > (1 - conf) / 2:
-            break
-        tail, k = nxt, k + 1
-    # k order statistics lie below the interval with probability `tail`
-    return statistics.median(s), s[max(k - 1, 0)], s[n - max(k, 1)]
 
 
 def payload(ifname: str, reps: int, frames: list[bytes], part: str = "") -> bytes:
@@ -119,15 +100,6 @@ def summarize(rounds: list[dict[str, float]]) -> dict:
 def compare(rounds: list[dict[str, float]], a: str, b: str) -> dict:
     """The per-round ratio *a* / *b*: median, 95% interval, resolved."""
     return interval([r[a] / r[b] for r in rounds])
-
-
-def interval(xs: list[float]) -> dict:
-    """median_ci() of *xs* as bench.json keeps it: median, 95% interval,
-    half-width relative to the median, resolved (at most RESOLVE)."""
-    med, lo, hi = median_ci(xs)
-    half = (hi - lo) / 2 / med
-    return {"median": round(med, 4), "ci95": [round(lo, 4), round(hi, 4)],
-            "half_width": round(half, 4), "resolved": half <= RESOLVE}
 
 
 Timer = Callable[[str, int, list[bytes], str], float]

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bench import pktcost, run
+from bench import pktcost, run, stats
 
 
 def test_payload_is_header_line_then_length_prefixed_frames() -> None:
@@ -20,20 +20,20 @@ def test_median_interval_uses_binomial_order_statistics() -> None:
     # n = 31: P(B <= 9) = 0.0147 <= 0.025 < P(B <= 10): the 10th and 22nd values
     xs = [float(i) for i in range(1, 32)]
     random.Random(1).shuffle(xs)
-    med, lo, hi = pktcost.median_ci(xs)
+    med, lo, hi = stats.median_ci(xs)
     assert (med, lo, hi) == (16.0, 10.0, 22.0)
     assert sum(math.comb(31, k) for k in range(10)) / 2 ** 31 <= 0.025
 
 
 def test_median_interval_needs_six_samples() -> None:
     with pytest.raises(ValueError, match="need 6"):
-        pktcost.median_ci([1.0] * 5)
+        stats.median_ci([1.0] * 5)
 
 
 def test_interval_covers_the_true_median_about_95_percent() -> None:
     rng = random.Random(7)
     hits = sum(lo <= 0.0 <= hi for _, lo, hi in
-               (pktcost.median_ci([rng.gauss(0, 1) for _ in range(31)]) for _ in range(2000)))
+               (stats.median_ci([rng.gauss(0, 1) for _ in range(31)]) for _ in range(2000)))
     assert 0.94 <= hits / 2000 <= 0.99
 
 
@@ -50,7 +50,7 @@ def test_tight_rounds_resolve_and_loose_rounds_do_not() -> None:
     tight = pktcost.summarize(rounds(1.03, 0.005))["report"]["ratio_to_automq"]
     assert tight["resolved"] and tight["ci95"][0] <= 1.03 <= tight["ci95"][1]
     loose = pktcost.summarize(rounds(1.03, 0.15))["report"]["ratio_to_automq"]
-    assert not loose["resolved"] and loose["half_width"] > pktcost.RESOLVE
+    assert not loose["resolved"] and loose["half_width"] > stats.RESOLVE
 
 
 @pytest.mark.parametrize("ci, resolved, verdict", [
