@@ -2,8 +2,9 @@
 """The PNG chart of `make bench`: the in-kernel cost per packet of each mode
 over automq's, with its 95% confidence interval (bench/pktcost.py; the
 target line at +5%), and carrying the hash against computing it again;
-datapath pps per mode (median with min-max bars, per-round median ratio to
-automq on top); and the kernel hash cost per implementation (best round:
+the datapath's CPU per delivered frame at the fixed offered load (bench/
+datapath.py; median with min-max bars, the per-round ratio to automq on
+top); and the kernel hash cost per implementation (best round:
 the host's load only ever adds time).
 matplotlib is a bench-only dependency (bench/requirements.txt)."""
 
@@ -27,18 +28,21 @@ def draw(result: dict, png: Path) -> bool:
     fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(19, 5))
     _cost_panel(ax0, result)
     names = list(modes)
-    med = [modes[m]["pps"]["median"] for m in names]
-    lo = [modes[m]["pps"]["median"] - modes[m]["pps"]["min"] for m in names]
-    hi = [modes[m]["pps"]["max"] - modes[m]["pps"]["median"] for m in names]
+    cpu = [modes[m]["cpu_us_per_frame"] for m in names]
+    med = [c["median"] for c in cpu]
+    lo = [c["median"] - c["min"] for c in cpu]
+    hi = [c["max"] - c["median"] for c in cpu]
     bars = ax1.bar(names, med, yerr=[lo, hi], capsize=4, color="#4a7ab5")
     for b, m in zip(bars, names):
         r = modes[m].get("ratio_to_automq") or {}
         if r:
-            ax1.annotate(f"x{r['median']:.3f}", (b.get_x() + b.get_width() / 2, b.get_height()),
+            label = f"x{r['median']:.3f}" if r["resolved"] else "not resolved"
+            ax1.annotate(label, (b.get_x() + b.get_width() / 2, b.get_height()),
                          ha="center", va="bottom", xytext=(0, 6), textcoords="offset points")
     accel = result.get("accel", "?").upper()
-    ax1.set_title(f"tap datapath, frames delivered/s ({accel}; median, min-max)")
-    ax1.set_ylabel("pps")
+    offered = result.get("datapath", {}).get("config", {}).get("offered_pps")
+    ax1.set_title(f"datapath at {offered} frames/s offered ({accel}; median, min-max)")
+    ax1.set_ylabel("sender + reader CPU us per delivered frame")
     tuples = sorted({c["tuple"] for c in cases})
     impls = list(dict.fromkeys(c["impl"] for c in cases))
     width = 0.8 / max(1, len(tuples))

@@ -3,8 +3,8 @@
 
 A multiqueue tap in a fresh network namespace; an injector sends the frame
 mix of bench/frames.py through AF_PACKET (its transmit path is the tap's:
-ndo_select_queue, then the queue's ring); one reader process drains each
-queue.  Modes (docs/design.md):
+ndo_select_queue, then the queue's ring); a C reader (bench/reader.c)
+drains each queue.  Modes (docs/design.md):
 
     1 automq      no vnet hash: tun's flow-hash queue selection
     2 rss         TUN_VNET_HASH_RSS
@@ -13,34 +13,38 @@ queue.  Modes (docs/design.md):
     5 ebpf        TUNSETSTEERINGEBPF with bench/steer_bpf.py PORT_PROG
 
 Every mode uses a 20-byte vnet header, so the copy to the reader is the
-same and only the steering/hash work differs.  Rounds interleave the modes
-(the order rotates each round); each run gets a fresh tap and readers.
-pps is frames delivered to the readers per second of injection.  The
-sender's and the readers' CPU time per frame (getrusage) say on which side
-the time goes.  Knobs (environment): TUNRSS_BENCH_ROUNDS (5),
-TUNRSS_BENCH_SECONDS (2), TUNRSS_BENCH_QUEUES (4), TUNRSS_BENCH_SENDER
-(auto: measure sendto and sendmmsg, use the faster), TUNRSS_BENCH_PROFILE
-(1: one more run of automq, report and rss+report under perf record).
+same and only the steering/hash work differs.
+
+Issue 14 item 2: first each mode runs unpaced, to find where the datapath
+saturates; then every mode is offered the same fixed load, LOAD of the
+slowest mode's saturated rate, so that no frame is dropped (each run
+checks: sent = delivered, tx_dropped 0) and no mode is limited by its
+reader.  The result is the CPU time of sender plus readers (getrusage,
+which counts no idle time) per delivered frame; rounds interleave the
+modes (the order rotates each round, each run gets a fresh tap and
+readers) and the per-round ratio to automq is reported as the median with
+its 95% interval, "not resolved" above 2% (bench/stats.py).
+
+Knobs (environment, checked by parse_knobs() before any work):
+TUNRSS_BENCH_ROUNDS (11; at least 6, the fewest an interval needs),
+TUNRSS_BENCH_SECONDS (2), TUNRSS_BENCH_QUEUES (4), TUNRSS_BENCH_LOAD (0.5;
+above 0 and at most 0.9), TUNRSS_BENCH_PROFILE (1: one more paced run of
+automq, report and rss+report under perf record; 0: none).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import resource
-import select
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 from pyuapi.uapi import tun as T
 from pyuapi.rss import MS_KEY
@@ -49,11 +53,40 @@ from pyuapi import HashConfig, Tap
 from tests.lib.netlink import NetNS, link_stats, link_up
 
 from . import frames as F
+from .profile import profile
+from .readers import Readers, build
 from .sender import send_for
+from .stats import interval
 from .steer_bpf import load_port_prog
+
+__all__ = ["MODES", "Run", "configure", "main", "parse_knobs", "run_mode", "summarize"]
 
 MODES = ("automq", "rss", "report", "rss+report", "ebpf")
 HDR_LEN = 20  # struct virtio_net_hdr_v1_hash
+KNOBS = {  # name: (default, parse, check, allowed values)
+    "TUNRSS_BENCH_ROUNDS": ("11", int, lambda v: 6 <= v <= 1000, "an integer from 6 to 1000"),
+    "TUNRSS_BENCH_SECONDS": ("2", float, lambda v: 0.2 <= v <= 60, "seconds from 0.2 to 60"),
+    "TUNRSS_BENCH_QUEUES": ("4", int, lambda v: 1 <= v <= 16, "an integer from 1 to 16"),
+    "TUNRSS_BENCH_LOAD": ("0.5", float, lambda v: 0 < v <= 0.9, "a fraction above 0, at most 0.9"),
+    "TUNRSS_BENCH_PROFILE": ("1", int, lambda v: v in (0, 1), "0 or 1"),
+}
+
+
+def parse_knobs(env: Mapping[str, str]) -> dict[str, float]:
+    """The datapath knobs of *env* (KNOBS), by name without the prefix
+    (rounds, seconds, queues, load, profile); ValueError naming the knob
+    and its allowed values."""
+    out: dict[str, float] = {}
+    for name, (default, conv, ok, allowed) in KNOBS.items():
+        text = env.get(name, "") or default
+        try:
+            value = conv(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise ValueError(f"{name}={text!r}: use {allowed} (default {default})")
+        out[name.removeprefix("TUNRSS_BENCH_").lower()] = value
+    return out
 
 
 @dataclass
@@ -62,7 +95,7 @@ class Run:
 
     mode: str
     round: int
-    sender: str
+    offered_pps: Optional[float]  # None: unpaced
     seconds: float
     sent: int
     delivered: int
@@ -75,6 +108,15 @@ class Run:
     @property
     def pps(self) -> float:
         return self.delivered / self.seconds if self.seconds else 0.0
+
+    @property
+    def dropped(self) -> int:
+        return self.sent - self.delivered
+
+    @property
+    def cpu_us_per_frame(self) -> float:
+        """Sender plus readers CPU microseconds per delivered frame."""
+        return 1e6 * (self.sender_cpu_s + self.reader_cpu_s) / max(1, self.delivered)
 
 
 def configure(tap: Tap, mode: str, queues: int) -> Optional[int]:
@@ -93,47 +135,10 @@ def configure(tap: Tap, mode: str, queues: int) -> Optional[int]:
     return None
 
 
-def reader(fd: int, stop_fd: int, out_fd: int, cpu: Optional[int]) -> None:
-    """Child process: drain queue *fd* until *stop_fd* is readable, then the
-    rest; write "count cpu_seconds first_report" to *out_fd*."""
-    if cpu is not None:
-        os.sched_setaffinity(0, {cpu})
-    r0 = resource.getrusage(resource.RUSAGE_SELF)
-    buf = bytearray(65536)
-    bufs = [buf]
-    n, first_report = 0, -1
-    poll = select.poll()
-    poll.register(fd, select.POLLIN)
-    poll.register(stop_fd, select.POLLIN)
-    stopping = False
-    while True:
-        try:
-            os.readv(fd, bufs)
-            if n == 0:
-                first_report = int.from_bytes(buf[16:18], "little")
-            n += 1
-            continue
-        except BlockingIOError:
-            pass
-        if stopping:
-            break
-        for pfd, _ in poll.poll(100):
-            if pfd == stop_fd:
-                stopping = True
-    r1 = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_s = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
-    os.write(out_fd, f"{n} {cpu_s:.4f} {first_report}\n".encode())
-
-
-def tx_dropped(ifname: str) -> int:
-    """The tap's transmit drops (frames its full rings refused): tx_dropped of
-    its IFLA_STATS64 in this thread's network namespace (pyroute2)."""
-    return link_stats(ifname)["tx_dropped"]
-
-
-def run_mode(mode: str, rnd: int, frames: list[bytes], seconds: float, queues: int,
-             how: str) -> Run:
-    """One run: fresh tap, readers forked, inject for *seconds*, collect."""
+def run_mode(reader: Path, mode: str, rnd: int, frames: list[bytes], seconds: float,
+             queues: int, pps: Optional[float] = None) -> Run:
+    """One run: fresh tap and C readers, inject for *seconds* (at *pps*, or
+    unpaced), let the readers drain the rings, collect."""
     cpus = sorted(os.sched_getaffinity(0))
     send_cpu = cpus[0] if len(cpus) > 1 else None
     read_cpu = cpus[1] if len(cpus) > 1 else None
@@ -143,51 +148,25 @@ def run_mode(mode: str, rnd: int, frames: list[bytes], seconds: float, queues: i
         if prog is not None:
             os.close(prog)
         link_up(tap.name)
-        stop_r, stop_w = os.pipe()
-        out_r, out_w = os.pipe()
-        pids = []
-        for q in range(queues):
-            pid = os.fork()
-            if pid == 0:
-                code = 0
-                try:
-                    os.close(stop_w)
-                    reader(tap.fds[q], stop_r, out_w, read_cpu)
-                except BaseException as e:  # report, never return into the parent's code
-                    print(f"reader {q}: {e!r}", file=sys.stderr)
-                    code = 1
-                os._exit(code)
-            pids.append(pid)
-        os.close(stop_r)
+        readers = stack.enter_context(Readers(reader, list(tap.fds), read_cpu))
         if send_cpu is not None:
             os.sched_setaffinity(0, {send_cpu})
-        time.sleep(0.1)
+        stack.callback(os.sched_setaffinity, 0, set(cpus))
+        time.sleep(0.2)   # the readers reach their first read
         t0 = resource.getrusage(resource.RUSAGE_SELF)
-        sent, took = send_for(tap.name, frames, seconds, how)
+        sent, took = send_for(tap.name, frames, seconds, pps)
         t1 = resource.getrusage(resource.RUSAGE_SELF)
-        os.sched_setaffinity(0, set(cpus))
-        time.sleep(0.2)  # let the readers take what is in the rings
-        os.close(stop_w)
-        counts, cpu, reports = [], 0.0, []
-        with os.fdopen(out_r) as results:
-            os.close(out_w)
-            for pid in pids:
-                os.waitpid(pid, 0)
-            for line in results:
-                n, c, rep = line.split()
-                counts.append(int(n))
-                cpu += float(c)
-                reports.append(int(rep))
-        if len(counts) != queues:
-            raise RuntimeError(f"{mode}: {queues - len(counts)} reader(s) died")
-        return Run(mode, rnd, how, round(took, 4), sent, sum(counts), sorted(counts),
-                   tx_dropped(tap.name),
-                   round((t1.ru_utime + t1.ru_stime) - (t0.ru_utime + t0.ru_stime), 4),
-                   round(cpu, 4), reports)
+        got = readers.stop()
+        return Run(mode, rnd, pps and round(pps), round(took, 4), sent, sum(g[0] for g in got),
+                   sorted(g[0] for g in got), link_stats(tap.name)["tx_dropped"],
+                   round((t1.ru_utime + t1.ru_stime) - (t0.ru_utime + t0.ru_stime), 6),
+                   round(sum(g[1] for g in got), 6), [g[2] for g in got])
 
 
 def summarize(runs: list[Run]) -> dict:
-    """pps min/median/max per mode, and the ratio to automq in the same round."""
+    """Per mode: CPU per delivered frame (median, min, max), drops, and the
+    per-round ratio of CPU per frame to automq's with its 95% interval
+    (bench/stats.py; None with fewer than 6 rounds)."""
     by_round: dict[int, dict[str, Run]] = {}
     for r in runs:
         by_round.setdefault(r.round, {})[r.mode] = r
@@ -196,69 +175,41 @@ def summarize(runs: list[Run]) -> dict:
         mine = [r for r in runs if r.mode == mode]
         if not mine:
             continue
-        pps = [r.pps for r in mine]
-        ratios = [rs[mode].pps / rs["automq"].pps for rs in by_round.values()
-                  if mode in rs and "automq" in rs and rs["automq"].pps]
+        cpu = [r.cpu_us_per_frame for r in mine]
+        ratios = [rs[mode].cpu_us_per_frame / rs["automq"].cpu_us_per_frame
+                  for rs in by_round.values() if mode in rs and "automq" in rs]
         sent = sum(r.sent for r in mine)
+        delivered = sum(r.delivered for r in mine)
         out[mode] = {
-            "pps": {"min": round(min(pps)), "median": round(statistics.median(pps)),
-                    "max": round(max(pps))},
-            "ratio_to_automq": {"median": round(statistics.median(ratios), 4),
-                                "min": round(min(ratios), 4), "max": round(max(ratios), 4)}
-            if ratios else None,
-            "sent_pps_median": round(statistics.median(r.sent / r.seconds for r in mine)),
-            "delivered_fraction": round(sum(r.delivered for r in mine) / sent, 4) if sent else 0,
-            "sender_cpu_us_per_frame": round(1e6 * sum(r.sender_cpu_s for r in mine) / sent, 3)
-            if sent else None,
-            # both sides, per frame that reached a reader (drops cost sender time too)
-            "cpu_us_per_delivered_frame": round(
-                1e6 * sum(r.sender_cpu_s + r.reader_cpu_s for r in mine)
-                / max(1, sum(r.delivered for r in mine)), 3),
+            "cpu_us_per_frame": {"median": round(statistics.median(cpu), 3),
+                                 "min": round(min(cpu), 3), "max": round(max(cpu), 3)},
+            "ratio_to_automq": interval(ratios) if mode != "automq" and len(ratios) >= 6
+            else None,
+            "pps_median": round(statistics.median(r.pps for r in mine)),
+            "offered_pps": mine[0].offered_pps,
+            "delivered_fraction": round(delivered / sent, 6) if sent else 0,
+            "dropped": sum(r.dropped for r in mine),
+            "tx_dropped": sum(r.tx_dropped for r in mine),
+            "sender_cpu_us_per_frame": round(
+                1e6 * sum(r.sender_cpu_s for r in mine) / max(1, delivered), 3),
             "reader_cpu_us_per_frame": round(
-                1e6 * sum(r.reader_cpu_s for r in mine) / max(1, sum(r.delivered for r in mine)),
-                3),
+                1e6 * sum(r.reader_cpu_s for r in mine) / max(1, delivered), 3),
         }
     return out
 
 
-_PERF_ROW = re.compile(r"^\s*([\d.]+)%\s+\[([k.])\]\s+(\S+)")
+def _row(r: Run) -> dict:
+    """*r* as bench.json keeps it, with its derived figures."""
+    return asdict(r) | {"pps": round(r.pps), "dropped": r.dropped,
+                        "cpu_us_per_frame": round(r.cpu_us_per_frame, 3)}
 
 
-def profile(mode: str, frames: list[bytes], seconds: float, queues: int, how: str,
-            out_dir: Path) -> dict:
-    """One more run of *mode* under ``perf record -a -e cpu-clock`` (software
-    clock sampling: TCG has no PMU); the symbols above 0.5% of the samples,
-    and perf's report in OUT_DIR/perf-MODE.txt.  {} when perf is missing."""
-    perf = shutil.which("perf")
-    if not perf:
-        return {}
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "perf.data"
-        rec = subprocess.Popen([perf, "record", "-a", "-e", "cpu-clock", "-F", "499",
-                                "-o", str(data)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-        try:
-            time.sleep(1)
-            run = run_mode(mode, -2, frames, seconds, queues, how)
-        finally:
-            rec.send_signal(signal.SIGINT)
-            rec.wait(timeout=120)
-        rep = subprocess.run([perf, "report", "-i", str(data), "--stdio", "--sort", "sym",
-                              "--percent-limit", "0.5"], capture_output=True, text=True,
-                             timeout=300)
-    name = mode.replace("+", "-")
-    (out_dir / f"perf-{name}.txt").write_text(rep.stdout + rep.stderr)
-    top = [{"percent": float(m[1]), "kernel": m[2] == "k", "symbol": m[3]}
-           for m in map(_PERF_ROW.match, rep.stdout.splitlines()) if m]
-    return {"pps": round(run.pps), "report": f"perf-{name}.txt", "top": top[:30]}
-
-
-def choose_sender(frames: list[bytes], seconds: float, queues: int) -> tuple[str, list[Run]]:
-    """Mode 1 with sendto and with sendmmsg: the one that delivers more wins."""
-    runs = [run_mode("automq", -1, frames, seconds, queues, how)
-            for how in ("sendto", "sendmmsg")]
-    best = max(runs, key=lambda r: r.pps)
-    return best.sender, runs
+def _show(r: Run) -> None:
+    ratio = f"offered {r.offered_pps}/s" if r.offered_pps else "unpaced"
+    print(f"bench: round {r.round} {r.mode:<11} {ratio}, {r.pps:9.0f} delivered/s, "
+          f"{r.cpu_us_per_frame:7.2f} us CPU/frame, queues {r.per_queue}, "
+          f"dropped {r.dropped} (tx_dropped {r.tx_dropped}), first reports {r.reports}",
+          flush=True)
 
 
 def main(argv: list[str]) -> int:
@@ -266,46 +217,46 @@ def main(argv: list[str]) -> int:
     out = Path(argv[0])
     uptime = float(Path("/proc/uptime").read_text().split()[0])
     print(f"bench: guest up {uptime:.1f}s when the benchmark started", flush=True)
-    env = os.environ
-    rounds = int(env.get("TUNRSS_BENCH_ROUNDS", "5"))
-    seconds = float(env.get("TUNRSS_BENCH_SECONDS", "2"))
-    queues = int(env.get("TUNRSS_BENCH_QUEUES", "4"))
-    how = env.get("TUNRSS_BENCH_SENDER", "auto")
+    k = parse_knobs(os.environ)
+    rounds, seconds, queues = int(k["rounds"]), k["seconds"], int(k["queues"])
     frames = F.mix()
     jit = Path("/proc/sys/net/core/bpf_jit_enable")
-    info = {"rounds": rounds, "seconds_per_run": seconds, "queues": queues,
+    info = {"rounds": rounds, "seconds_per_run": seconds, "queues": queues, "load": k["load"],
             "vnet_hdr_len": HDR_LEN, "frames": len(frames), "frame_kinds": list(F.KINDS),
             "frame_bytes": sorted({len(f) for f in frames}), "cpus": os.cpu_count(),
+            "reader": "bench/reader.c", "sender": "sendmmsg",
             "bpf_jit_enable": jit.read_text().strip() if jit.exists() else None,
             "guest_uptime_at_start_s": uptime}
-    with NetNS():
-        calibration: list[Run] = []
-        if how == "auto":
-            how, calibration = choose_sender(frames, seconds, queues)
-            for r in calibration:
-                print(f"bench: sender {r.sender}: sent {r.sent / r.seconds:.0f}/s, "
-                      f"delivered {r.pps:.0f}/s", flush=True)
+    with tempfile.TemporaryDirectory() as tmp, NetNS():
+        reader = build(Path(tmp))
+        saturation = [run_mode(reader, m, -1, frames, seconds, queues) for m in MODES]
+        for r in saturation:
+            _show(r)
+        offered = k["load"] * min(r.pps for r in saturation)
+        print(f"bench: offered load {offered:.0f} frames/s ({k['load']} of the slowest "
+              "mode's unpaced rate)", flush=True)
         runs = []
         for rnd in range(rounds):
-            order = MODES[rnd % len(MODES):] + MODES[:rnd % len(MODES)]
-            for mode in order:
-                r = run_mode(mode, rnd, frames, seconds, queues, how)
-                print(f"bench: round {rnd} {mode:<11} {r.pps:10.0f} pps delivered, "
-                      f"{r.sent / r.seconds:10.0f} sent/s, queues {r.per_queue}, "
-                      f"dropped {r.tx_dropped}, first reports {r.reports}", flush=True)
-                runs.append(r)
+            for mode in MODES[rnd % len(MODES):] + MODES[:rnd % len(MODES)]:
+                runs.append(run_mode(reader, mode, rnd, frames, seconds, queues, offered))
+                _show(runs[-1])
         profiles = {}
-        if env.get("TUNRSS_BENCH_PROFILE", "1") != "0":
-            for mode in ("automq", "report", "rss+report"):
-                profiles[mode] = profile(mode, frames, seconds, queues, how, out.parent)
-                print(f"bench: profile {mode}: " + ", ".join(
-                    f"{t['symbol']} {t['percent']}%" for t in profiles[mode].get("top", [])[:8]),
-                    flush=True)
-    result = {"config": dict(info, sender=how), "profile": profiles,
-              "sender_calibration": [asdict(r) | {"pps": r.pps} for r in calibration],
+        for mode in ("automq", "report", "rss+report") if k["profile"] else ():
+            profiles[mode] = profile(mode, lambda m=mode: run_mode(
+                reader, m, -2, frames, seconds, queues, offered).pps, out.parent)
+            print(f"bench: profile {mode}: " + ", ".join(
+                f"{t['symbol']} {t['percent']}%" for t in profiles[mode].get("top", [])[:8]),
+                flush=True)
+    dropped = sum(r.dropped + r.tx_dropped for r in runs)
+    behind = [r.mode for r in runs if r.sent < 0.97 * offered * r.seconds]
+    result = {"config": dict(info, offered_pps=round(offered)), "profile": profiles,
+              "saturation": [_row(r) for r in saturation],
+              "dropped": dropped, "sender_behind": behind,
               "modes": summarize(runs),
-              "runs": [asdict(r) | {"pps": r.pps} for r in runs]}
+              "runs": [_row(r) for r in runs]}
     out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"bench: paced runs dropped {dropped} frames; sender behind its schedule in "
+          f"{len(behind)} of {len(runs)} runs", flush=True)
     return 0
 
 

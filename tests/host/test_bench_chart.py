@@ -11,10 +11,11 @@ from bench import chart
 
 def _result() -> dict:
     ratio = {"median": 1.4, "ci95": [1.35, 1.5], "half_width": 0.05, "resolved": False}
-    pps = {"median": 100, "min": 90, "max": 110}
+    cpu = {"median": 10.0, "min": 9.0, "max": 11.0}
     return {"accel": "tcg",
-            "datapath": {"modes": {"automq": {"pps": pps, "ratio_to_automq": None},
-                                   "rss": {"pps": pps, "ratio_to_automq": {"median": 1.0}}},
+            "datapath": {"config": {"offered_pps": 5000},
+                         "modes": {"automq": {"cpu_us_per_frame": cpu, "ratio_to_automq": None},
+                                   "rss": {"cpu_us_per_frame": cpu, "ratio_to_automq": ratio}},
                          "pktcost": {"modes": {"automq": {}, "rss": {"ratio_to_automq": ratio}},
                                      "parts": {"carry_over_rehash": dict(ratio, median=1.3,
                                                                 ci95=[1.28, 1.33])}}},
