@@ -44,7 +44,8 @@ def across(values: list[float]) -> dict:
 
 def combine(costs: list[dict]) -> dict:
     """Across the pktcost results of several boots (bench/pktcost.py
-    time_rounds()): each mode's ratio to automq and carry/rehash."""
+    time_rounds()): each mode's ratio to automq, carry/rehash, and the
+    series over the base kernel with the feature off."""
     modes = {m for c in costs for m, v in c["modes"].items() if v.get("ratio_to_automq")}
     out: dict = {"boots": len(costs), "modes": {}}
     for mode in sorted(modes):
@@ -53,4 +54,7 @@ def combine(costs: list[dict]) -> dict:
     if all(c.get("parts") for c in costs):
         out["carry_over_rehash"] = across(
             [c["parts"]["carry_over_rehash"]["median"] for c in costs])
+    if all(c.get("off") for c in costs):
+        out["off_series_over_base"] = across(
+            [c["off"]["series_over_base"]["median"] for c in costs])
     return out

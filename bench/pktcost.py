@@ -29,6 +29,15 @@ the hash from queue selection to the header write (issue 14 item 3):
 ratio, carry over rehash, says which costs less per packet (below 1:
 carrying).  A kernel without the series has neither: "parts" is absent.
 
+And, on the automq tap, what the series costs while off (issue 14 item 1,
+"compiled in but off"): bench/kernel/0002 times the series'
+tun_select_queue(), the base kernel's (a copy in the bench patch) and the
+header write's report check on their own, and their empty loop;
+off_cost() gives per round the series' automq cost over the base
+kernel's estimated from those, its interval, and select over
+select-base.  In one kernel because between two boots of one kernel the
+ns per packet moved by 1.8x on TCG.
+
 Knobs: TUNRSS_BENCH_COST_ROUNDS (301: a round of the five modes takes
 about 0.3 s on TCG, and 31 rounds gave half-widths of 2.8-5.5%),
 TUNRSS_BENCH_COST_MS (target milliseconds per timed call, 60).
@@ -51,8 +60,8 @@ from . import frames as F
 from .datapath import MODES, configure
 from .stats import interval
 
-__all__ = ["DEBUGFS_FILE", "PARTS", "calibrate", "compare", "main", "measure", "summarize",
-           "time_rounds"]
+__all__ = ["DEBUGFS_FILE", "OFF_PARTS", "PARTS", "calibrate", "compare", "main", "measure",
+           "off_cost", "summarize", "time_rounds"]
 
 DEBUGFS_FILE = Path("/sys/kernel/debug/tun_bench")
 QUEUES = 4
@@ -60,6 +69,9 @@ FRAMES = 256        # the bench frame mix (bench/frames.py), the file's maximum
 WARMUP = 3
 PARTS = ("carry", "rehash")     # bench/kernel/0002's PART, on the RSS+REPORT tap
 PARTS_TAP = "rss+report"
+# bench/kernel/0002's parts for the feature compiled in but off, on the
+# automq tap, with their passes per call in multiples of REPS
+OFF_PARTS = {"select": 2, "select-base": 2, "report-check": 8, "loop": 8}
 
 
 def payload(ifname: str, reps: int, frames: list[bytes], part: str = "") -> bytes:
@@ -102,14 +114,30 @@ def compare(rounds: list[dict[str, float]], a: str, b: str) -> dict:
     return interval([r[a] / r[b] for r in rounds])
 
 
+def off_cost(rounds: list[dict[str, float]], reps: int, off: Mapping[str, int]) -> dict:
+    """The feature compiled in but off, per round from the automq tap: the
+    series' kernel (automq's whole cost) over an estimate of the base
+    kernel's, automq's cost less what the series adds to queue selection
+    (select - select-base) and the header write's report check (less the
+    empty loop around it)."""
+    def base(r: dict[str, float]) -> float:
+        added = r["select"] - r["select-base"] + r["report-check"] - r["loop"]
+        return r["automq"] - added
+    return {"tap": "automq", "reps": {p: k * reps for p, k in off.items()},
+            "rounds": [{p: r[p] for p in off} for r in rounds],
+            "ns_per_packet": {p: round(statistics.median(r[p] for r in rounds), 2) for p in off},
+            "select_over_base": compare(rounds, "select", "select-base"),
+            "series_over_base": interval([r["automq"] / base(r) for r in rounds])}
+
+
 Timer = Callable[[str, int, list[bytes], str], float]
 
 
-def _parts_supported(timer: Timer, ifname: str, frames: list[bytes]) -> bool:
-    """Whether the kernel times PARTS: without the series bench/kernel/0002
-    answers EOPNOTSUPP."""
+def _supported(timer: Timer, ifname: str, frames: list[bytes], part: str) -> bool:
+    """Whether the kernel times *part*: without the series bench/kernel/0002
+    answers EOPNOTSUPP, and an older one EINVAL for a part it lacks."""
     try:
-        timer(ifname, 1, frames, PARTS[0])
+        timer(ifname, 1, frames, part)
     except OSError:
         return False
     return True
@@ -131,9 +159,11 @@ def time_rounds(ifnames: Mapping[str, str], frames: list[bytes], n_rounds: int,
     every mode of MODES), each timing every mode, then each part, in an order
     that rotates; the result bench.json keeps under datapath.pktcost."""
     reps = calibrate(timer, ifnames["automq"], frames, target_ms)
-    parts = PARTS if _parts_supported(timer, ifnames[PARTS_TAP], frames) else ()
+    parts = PARTS if _supported(timer, ifnames[PARTS_TAP], frames, PARTS[0]) else ()
+    off = OFF_PARTS if _supported(timer, ifnames["automq"], frames, "select") else {}
     # a part is a fraction of a mode's work: more passes, for calls as long
-    jobs = [(m, m, "", reps) for m in MODES] + [(p, PARTS_TAP, p, 4 * reps) for p in parts]
+    jobs = ([(m, m, "", reps) for m in MODES] + [(p, PARTS_TAP, p, 4 * reps) for p in parts]
+            + [(p, "automq", p, k * reps) for p, k in off.items()])
     rounds: list[dict[str, float]] = []
     t0 = time.monotonic()
     for rnd in range(WARMUP + n_rounds):
@@ -151,6 +181,8 @@ def time_rounds(ifnames: Mapping[str, str], frames: list[bytes], n_rounds: int,
             "rounds": [{p: r[p] for p in parts} for r in rounds],
             "ns_per_packet": {p: round(statistics.median(v), 1) for p, v in ns.items()},
             "carry_over_rehash": compare(rounds, "carry", "rehash")}
+    if off:
+        result["off"] = off_cost(rounds, reps, off)
     return result
 
 
@@ -188,6 +220,11 @@ def main(argv: list[str]) -> int:
               f"{result['parts']['ns_per_packet']['rehash']} ns per packet; carry/rehash "
               f"{c['median']:.4f} [{c['ci95'][0]:.4f}, {c['ci95'][1]:.4f}]"
               + ("" if c["resolved"] else " not resolved"))
+    if "off" in result:
+        o = result["off"]["series_over_base"]
+        print(f"pktcost: off: {result['off']['ns_per_packet']} ns per packet; series/base "
+              f"{o['median']:.4f} [{o['ci95'][0]:.4f}, {o['ci95'][1]:.4f}]"
+              + ("" if o["resolved"] else " not resolved"))
     return 0
 
 

@@ -86,15 +86,19 @@ class _FakeKernel:
     (interface, part); the first call of all is 7x slow, like TCG's."""
 
     COST = {("c0", ""): 100.0, ("c1", ""): 140.0, ("c2", ""): 130.0, ("c3", ""): 133.0,
-            ("c4", ""): 60.0, ("c3", "carry"): 40.0, ("c3", "rehash"): 30.0}
+            ("c4", ""): 60.0, ("c3", "carry"): 40.0, ("c3", "rehash"): 30.0,
+            ("c0", "select"): 42.0, ("c0", "select-base"): 41.5, ("c0", "report-check"): 0.5,
+            ("c0", "loop"): 0.2}
 
-    def __init__(self, parts: bool = True) -> None:
+    def __init__(self, parts: bool = True, off: bool = True) -> None:
         self.calls: list[tuple[str, int, str]] = []
-        self.parts = parts
+        self.parts, self.off = parts, off
 
     def __call__(self, ifname: str, reps: int, frames: list[bytes], part: str = "") -> float:
         if part and not self.parts:
             raise OSError(95, "Operation not supported")
+        if part in pktcost.OFF_PARTS and not self.off:
+            raise OSError(22, "Invalid argument")       # a bench patch without them
         self.calls.append((ifname, reps, part))
         slow = 7.0 if len(self.calls) == 1 else 1.0
         return self.COST[ifname, part] * slow * (1 + 0.001 * (len(self.calls) % 3))
@@ -121,3 +125,19 @@ def test_time_rounds_calibrates_after_warming_up_and_drops_the_warmup_rounds() -
 def test_time_rounds_without_the_series_has_no_parts() -> None:
     res = pktcost.time_rounds(IFNAMES, [bytes(60)] * 4, 6, 0.01, timer=_FakeKernel(parts=False))
     assert "parts" not in res and res["modes"]["ebpf"]["ratio_to_automq"]["median"] < 1
+
+
+def test_off_cost_is_the_series_over_the_base_estimated_from_the_parts() -> None:
+    res = pktcost.time_rounds(IFNAMES, [bytes(60)] * 4, 7, 0.01, timer=_FakeKernel())
+    off = res["off"]
+    assert off["reps"] == {"select": 2 * res["reps"], "select-base": 2 * res["reps"],
+                           "report-check": 8 * res["reps"], "loop": 8 * res["reps"]}
+    # base = 100 - (42 - 41.5) - (0.5 - 0.2) = 99.2 ns: 0.8% more while off
+    assert off["series_over_base"]["median"] == pytest.approx(100 / 99.2, rel=0.002)
+    assert off["select_over_base"]["median"] == pytest.approx(42 / 41.5, rel=0.002)
+    assert run.cost_verdict(off["series_over_base"], 1.005) is False
+
+
+def test_time_rounds_with_an_older_bench_patch_has_no_off_parts() -> None:
+    res = pktcost.time_rounds(IFNAMES, [bytes(60)] * 4, 6, 0.01, timer=_FakeKernel(off=False))
+    assert "off" not in res and "parts" in res
