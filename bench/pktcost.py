@@ -31,12 +31,11 @@ carrying).  A kernel without the series has neither: "parts" is absent.
 
 And, on the automq tap, what the series costs while off (issue 14 item 1,
 "compiled in but off"): bench/kernel/0002 times the series'
-tun_select_queue(), the base kernel's (a copy in the bench patch) and the
-header write's report check on their own, and their empty loop;
-off_cost() gives per round the series' automq cost over the base
-kernel's estimated from those, its interval, and select over
-select-base.  In one kernel because between two boots of one kernel the
-ns per packet moved by 1.8x on TCG.
+tun_select_queue() and tun_put_user(), and the base kernel's (copies in
+the bench patch), each on its own and called through a pointer like
+ndo_select_queue; off_cost() gives per round the series' two over the
+base's, with its interval.  In one kernel because between two boots of
+one kernel the ns per packet moved by 1.8x on TCG.
 
 Knobs: TUNRSS_BENCH_COST_ROUNDS (301: a round of the five modes takes
 about 0.3 s on TCG, and 31 rounds gave half-widths of 2.8-5.5%),
@@ -71,7 +70,7 @@ PARTS = ("carry", "rehash")     # bench/kernel/0002's PART, on the RSS+REPORT ta
 PARTS_TAP = "rss+report"
 # bench/kernel/0002's parts for the feature compiled in but off, on the
 # automq tap, with their passes per call in multiples of REPS
-OFF_PARTS = {"select": 2, "select-base": 2, "report-check": 8, "loop": 8}
+OFF_PARTS = {"select": 2, "select-base": 2, "put": 2, "put-base": 2}
 
 
 def payload(ifname: str, reps: int, frames: list[bytes], part: str = "") -> bytes:
@@ -115,19 +114,16 @@ def compare(rounds: list[dict[str, float]], a: str, b: str) -> dict:
 
 
 def off_cost(rounds: list[dict[str, float]], reps: int, off: Mapping[str, int]) -> dict:
-    """The feature compiled in but off, per round from the automq tap: the
-    series' kernel (automq's whole cost) over an estimate of the base
-    kernel's, automq's cost less what the series adds to queue selection
-    (select - select-base) and the header write's report check (less the
-    empty loop around it)."""
-    def base(r: dict[str, float]) -> float:
-        added = r["select"] - r["select-base"] + r["report-check"] - r["loop"]
-        return r["automq"] - added
+    """The feature compiled in but off, per round on the automq tap: the
+    series' tun_select_queue() plus tun_put_user() over the base kernel's
+    (bench/kernel/0002's copies), and each of the two on its own."""
     return {"tap": "automq", "reps": {p: k * reps for p, k in off.items()},
             "rounds": [{p: r[p] for p in off} for r in rounds],
             "ns_per_packet": {p: round(statistics.median(r[p] for r in rounds), 2) for p in off},
             "select_over_base": compare(rounds, "select", "select-base"),
-            "series_over_base": interval([r["automq"] / base(r) for r in rounds])}
+            "put_over_base": compare(rounds, "put", "put-base"),
+            "series_over_base": interval([(r["select"] + r["put"])
+                                          / (r["select-base"] + r["put-base"]) for r in rounds])}
 
 
 Timer = Callable[[str, int, list[bytes], str], float]

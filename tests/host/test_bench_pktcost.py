@@ -87,8 +87,8 @@ class _FakeKernel:
 
     COST = {("c0", ""): 100.0, ("c1", ""): 140.0, ("c2", ""): 130.0, ("c3", ""): 133.0,
             ("c4", ""): 60.0, ("c3", "carry"): 40.0, ("c3", "rehash"): 30.0,
-            ("c0", "select"): 42.0, ("c0", "select-base"): 41.5, ("c0", "report-check"): 0.5,
-            ("c0", "loop"): 0.2}
+            ("c0", "select"): 42.0, ("c0", "select-base"): 41.5, ("c0", "put"): 58.0,
+            ("c0", "put-base"): 57.7}
 
     def __init__(self, parts: bool = True, off: bool = True) -> None:
         self.calls: list[tuple[str, int, str]] = []
@@ -130,10 +130,11 @@ def test_time_rounds_without_the_series_has_no_parts() -> None:
 def test_off_cost_is_the_series_over_the_base_estimated_from_the_parts() -> None:
     res = pktcost.time_rounds(IFNAMES, [bytes(60)] * 4, 7, 0.01, timer=_FakeKernel())
     off = res["off"]
-    assert off["reps"] == {"select": 2 * res["reps"], "select-base": 2 * res["reps"],
-                           "report-check": 8 * res["reps"], "loop": 8 * res["reps"]}
-    # base = 100 - (42 - 41.5) - (0.5 - 0.2) = 99.2 ns: 0.8% more while off
+    assert off["reps"] == dict.fromkeys(("select", "select-base", "put", "put-base"),
+                                        2 * res["reps"])
+    # (42 + 58) / (41.5 + 57.7): the series costs 0.8% more while off
     assert off["series_over_base"]["median"] == pytest.approx(100 / 99.2, rel=0.002)
+    assert off["put_over_base"]["median"] == pytest.approx(58 / 57.7, rel=0.002)
     assert off["select_over_base"]["median"] == pytest.approx(42 / 41.5, rel=0.002)
     assert run.cost_verdict(off["series_over_base"], 1.005) is False
 
