@@ -25,6 +25,7 @@ help:
 	@$(PYCHECK) -m vm settings
 	@echo "  CI_VARIANTS=normal debug (make ci)  SERIES_VERSION=1 SERIES_CHECK=1 (make series)  MUTANTS= (make mutants: all)"
 	@echo "  BENCH_LOOP=1 BENCH_COLD=0 BENCH_COST_BOOTS=6 (make bench: bench/run.py, bench/boots.py)"
+	@echo "  TUNRSS_BENCH_ROUNDS=11 TUNRSS_BENCH_SECONDS=2 TUNRSS_BENCH_QUEUES=4 TUNRSS_BENCH_LOAD=0.5 TUNRSS_BENCH_PROFILE=1 (bench/datapath.py)"
 
 # check-CMD: validate the settings of `python -m vm CMD` before anything else
 check-%:

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The PNG chart of `make bench`: the in-kernel cost per packet of each mode
 over automq's, with its 95% confidence interval (bench/pktcost.py; the
-target line at +5%), and carrying the hash against computing it again;
+target line at +5%), carrying the hash against computing it again, and
+the feature compiled in but off against the base kernel's functions;
 the datapath's CPU per delivered frame at the fixed offered load (bench/
 datapath.py; median with min-max bars, the per-round ratio to automq on
 top); and the kernel hash cost per implementation (best round:
@@ -71,6 +72,10 @@ def _cost_panel(ax: "matplotlib.axes.Axes", result: dict) -> None:
     if carry:                           # not a ratio to automq: its own axis label
         names.append("carry/rehash")
         ratios.append(carry)
+    off = across.get("off_series_over_base") or pktcost.get("off", {}).get("series_over_base")
+    if off:                             # the series off over the base kernel's copies
+        names.append("off/base")
+        ratios.append(off)
     med = [r["median"] for r in ratios]
     err = [[r["median"] - r["ci95"][0] for r in ratios],
            [r["ci95"][1] - r["median"] for r in ratios]]
@@ -82,7 +87,7 @@ def _cost_panel(ax: "matplotlib.axes.Axes", result: dict) -> None:
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.axhline(1.05, color="#c44", lw=0.8, ls="--", label="target: +5% (REPORT, RSS+REPORT)")
     ax.set_xticks(range(len(names)), names)
-    ax.set_ylabel("ns per packet / automq's (carry/rehash: / rehash's), per round")
+    ax.set_ylabel("ns per packet / automq's (carry/rehash, off/base: see bench.json)")
     over = f"{across['boots']} boots" if across else "rounds of one boot"
     ax.set_title(f"in-kernel cost per packet ({result.get('accel', '?').upper()}; "
                  f"median, 95% CI over {over})")

@@ -35,6 +35,7 @@ NEXT_TITLE = "Testing\n=======\n"
 BEGIN, END = "<!-- bench:pktcost -->\n", "<!-- /bench:pktcost -->\n"
 LABELS = {"rss": "RSS", "report": "REPORT", "rss+report": "RSS+REPORT", "ebpf": "eBPF steering"}
 CARRY = "carry/rehash"
+OFF = "off/base"
 MAX_RUNS = 2        # side by side in 72 columns
 
 __all__ = ["agree", "cover_body", "extract", "one_run", "published", "readme_body", "render",
@@ -53,7 +54,9 @@ def one_run(bench: dict) -> dict:
             "rounds": len(cost["rounds"]), "reps": cost["reps"], "frames": cost["frames"],
             "modes": across.get("modes") or cost["modes"], "parts": parts.get("ns_per_packet"),
             "carry_over_rehash": across.get("carry_over_rehash")
-            or parts.get("carry_over_rehash")}
+            or parts.get("carry_over_rehash"),
+            "off_over_base": across.get("off_series_over_base")
+            or cost.get("off", {}).get("series_over_base")}
 
 
 def published(benches: list[dict], command: str) -> dict:
@@ -75,6 +78,8 @@ def _ratios(run: dict) -> dict[str, dict]:
             if (run["modes"].get(m) or {}).get("ratio_to_automq")}
     if run.get("carry_over_rehash"):
         rows[CARRY] = run["carry_over_rehash"]
+    if run.get("off_over_base"):
+        rows[OFF] = run["off_over_base"]
     return rows
 
 
@@ -117,6 +122,10 @@ def render(pub: dict) -> str:
                   f"write by carrying it in the skb extension (attach, find, free) "
                   f"over computing it again (run 1: {first['parts']['carry']:.0f} "
                   f"against {first['parts']['rehash']:.0f} ns per packet).")
+    if first.get("off_over_base"):
+        intro += (f" {OFF}: the feature compiled in but off, the series' "
+                  f"tun_select_queue() plus tun_put_user() over copies of the base "
+                  f"kernel's in the same kernel (bench/kernel/0002).")
     lines = _wrap(intro) + [""]
     table = [_ratios(r) for r in runs]
     labels = list(dict.fromkeys(label for t in table for label in t))

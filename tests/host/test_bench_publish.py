@@ -146,3 +146,13 @@ def test_a_text_without_its_markers_is_refused(tmp_path: Path) -> None:
                          "--readme", str(readme), "--cover", str(cover)]) == 1
     assert not out.exists()                     # nothing written on a refusal
     assert cover.read_text() == publish.COVER.read_text()
+
+
+def test_the_off_cost_has_its_row_and_its_sentence() -> None:
+    bench = _bench(True)
+    assert "off/base" not in publish.render(publish.published([bench], "make bench"))
+    bench["datapath"]["pktcost"]["off"] = {"series_over_base": {
+        "median": 1.002, "ci95": [0.999, 1.006], "half_width": 0.0035, "resolved": True}}
+    text = publish.render(publish.published([bench], "make bench"))
+    assert "  off/base       1.002 [0.999, 1.006]\n" in text
+    assert "the feature compiled in but off" in " ".join(text.split())
