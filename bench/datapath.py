@@ -102,6 +102,7 @@ class Run:
     per_queue: list[int]
     tx_dropped: int
     sender_cpu_s: float
+    sender_sys_s: float     # of which in the kernel: Python's own time is the same in all modes
     reader_cpu_s: float
     reports: list[int] = field(default_factory=list)  # hash_report of each queue's first frame
 
@@ -160,6 +161,7 @@ def run_mode(reader: Path, mode: str, rnd: int, frames: list[bytes], seconds: fl
         return Run(mode, rnd, pps and round(pps), round(took, 4), sent, sum(g[0] for g in got),
                    sorted(g[0] for g in got), link_stats(tap.name)["tx_dropped"],
                    round((t1.ru_utime + t1.ru_stime) - (t0.ru_utime + t0.ru_stime), 6),
+                   round(t1.ru_stime - t0.ru_stime, 6),
                    round(sum(g[1] for g in got), 6), [g[2] for g in got])
 
 
@@ -192,6 +194,8 @@ def summarize(runs: list[Run]) -> dict:
             "tx_dropped": sum(r.tx_dropped for r in mine),
             "sender_cpu_us_per_frame": round(
                 1e6 * sum(r.sender_cpu_s for r in mine) / max(1, delivered), 3),
+            "sender_sys_us_per_frame": round(
+                1e6 * sum(r.sender_sys_s for r in mine) / max(1, delivered), 3),
             "reader_cpu_us_per_frame": round(
                 1e6 * sum(r.reader_cpu_s for r in mine) / max(1, delivered), 3),
         }
@@ -247,7 +251,7 @@ def main(argv: list[str]) -> int:
             print(f"bench: profile {mode}: " + ", ".join(
                 f"{t['symbol']} {t['percent']}%" for t in profiles[mode].get("top", [])[:8]),
                 flush=True)
-    dropped = sum(r.dropped + r.tx_dropped for r in runs)
+    dropped = sum(r.dropped for r in runs)     # tx_dropped ones included
     behind = [r.mode for r in runs if r.sent < 0.97 * offered * r.seconds]
     result = {"config": dict(info, offered_pps=round(offered)), "profile": profiles,
               "saturation": [_row(r) for r in saturation],

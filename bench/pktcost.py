@@ -37,8 +37,8 @@ ndo_select_queue; off_cost() gives per round the series' two over the
 base's, with its interval.  In one kernel because between two boots of
 one kernel the ns per packet moved by 1.8x on TCG.
 
-Knobs: TUNRSS_BENCH_COST_ROUNDS (301: a round of the five modes takes
-about 0.3 s on TCG, and 31 rounds gave half-widths of 2.8-5.5%),
+Knobs: TUNRSS_BENCH_COST_ROUNDS (301: 31 rounds gave half-widths of
+2.8-5.5% on TCG),
 TUNRSS_BENCH_COST_MS (target milliseconds per timed call, 60).
 """
 
@@ -149,6 +149,18 @@ def calibrate(timer: Timer, ifname: str, frames: list[bytes], target_ms: float) 
     return max(1, round(target_ms * 1e6 / (one * len(frames))))
 
 
+def _swap_pairs(order: list[tuple]) -> list[tuple]:
+    """*order* with each OFF_PARTS pair (select, select-base; put,
+    put-base) in the other order, where they stand."""
+    keys = [job[0] for job in order]
+    out = list(order)
+    for part in ("select", "put"):
+        if part in keys:
+            i, j = keys.index(part), keys.index(f"{part}-base")
+            out[i], out[j] = order[j], order[i]
+    return out
+
+
 def time_rounds(ifnames: Mapping[str, str], frames: list[bytes], n_rounds: int,
                 target_ms: float, timer: Timer = measure) -> dict:
     """WARMUP + *n_rounds* rounds over the taps *ifnames* (mode -> interface,
@@ -164,6 +176,8 @@ def time_rounds(ifnames: Mapping[str, str], frames: list[bytes], n_rounds: int,
     t0 = time.monotonic()
     for rnd in range(WARMUP + n_rounds):
         order = jobs[rnd % len(jobs):] + jobs[:rnd % len(jobs)]
+        if rnd % 2:     # each off part and its base copy: either one first
+            order = _swap_pairs(order)
         rounds.append({k: timer(ifnames[m], n, frames, p) for k, m, p, n in order})
     warmup, rounds = rounds[:WARMUP], rounds[WARMUP:]
     modes = [{m: r[m] for m in MODES} for r in rounds]

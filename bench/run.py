@@ -68,9 +68,11 @@ def targets(datapath: dict, hashes: dict, accel: str) -> dict:
     """The targets of issues 6 and 14, each met / missed / not assessable
     (None), with the figures."""
     modes = datapath.get("modes", {})
+    dropped, behind = datapath.get("dropped"), datapath.get("sender_behind")
     out: dict = {"datapath drops nothing at the offered load (issue 14)": {
-        "dropped": datapath.get("dropped"), "sender_behind": datapath.get("sender_behind"),
-        "met": datapath.get("dropped") == 0 if "dropped" in datapath else None}}
+        "dropped": dropped, "sender_behind": behind,
+        # a run that fell behind did not offer the load: no verdict on it
+        "met": None if dropped is None else False if dropped else None if behind else True}}
     for mode in ("report", "rss+report"):
         r = (modes.get(mode) or {}).get("ratio_to_automq")
         out[f"datapath {mode} at most 5% CPU per frame over automq"] = _ratio_target(r)
@@ -87,8 +89,12 @@ def targets(datapath: dict, hashes: dict, accel: str) -> dict:
         out[f"in-kernel {mode} at most 5% per packet over automq (issue 14)"] = _ratio_target(r)
     off = pktcost.get("across_boots", {}).get("off_series_over_base") or \
         (pktcost.get("off") or {}).get("series_over_base")
-    out["in-kernel, compiled in but off: within 0.5% of the base kernel (issue 14)"] = \
-        _ratio_target(off, 1 + OFF_MAX_COST)
+    target = _ratio_target(off, 1 + OFF_MAX_COST)
+    if accel != "kvm":
+        # the same code moved by 2% between two builds (07fcc0a): placement, not the series
+        target.update(met=None, note="TCG: code placement moves this ratio by about 2% "
+                      "between builds; not assessable to 0.5%")
+    out["in-kernel, compiled in but off: within 0.5% of the base kernel (issue 14)"] = target
     skb6 = hashbench.ns(hashes, "skb", "ipv6-tcp")
     bit6 = hashbench.ns(hashes, "bitwise", "ipv6-tcp")
     nib6 = hashbench.ns(hashes, "nibble", "ipv6-tcp")

@@ -5,6 +5,7 @@ the paced sender keeps its schedule, the per-mode summary is CPU per
 delivered frame with per-round ratios, and the targets say met, missed or
 not assessable."""
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def test_reader_build_failure_names_the_compiler(tmp_path: Path) -> None:
 def _run(mode: str, rnd: int, cpu_s: float, delivered: int = 1000, dropped: int = 0
          ) -> datapath.Run:
     return datapath.Run(mode, rnd, 500, 2.0, delivered + dropped, delivered, [delivered], 0,
-                        cpu_s / 2, cpu_s / 2)
+                        cpu_s / 2, cpu_s / 4, cpu_s / 2)
 
 
 def _rounds(costs: dict[str, list[float]], dropped: int = 0) -> list[datapath.Run]:
@@ -85,6 +86,9 @@ def test_targets_met_missed_and_not_assessable() -> None:
     assert t["datapath drops nothing at the offered load (issue 14)"]["met"] is True
     dropping = run.targets(_datapath({"automq": auto}, dropped=4), {}, "tcg")
     assert dropping["datapath drops nothing at the offered load (issue 14)"]["met"] is False
+    late = dict(_datapath({"automq": auto}), sender_behind=["rss"])
+    assert run.targets(late, {}, "tcg")[
+        "datapath drops nothing at the offered load (issue 14)"]["met"] is None
 
 
 @pytest.mark.parametrize("name,value,allowed", [
@@ -104,24 +108,29 @@ def test_knob_defaults() -> None:
                                         "load": 0.5, "profile": 1}
 
 
-def test_make_bench_refuses_a_bad_knob_before_any_work(monkeypatch: pytest.MonkeyPatch,
-                                                      tmp_path: Path) -> None:
+def test_make_bench_refuses_a_bad_knob_before_any_work(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("TUNRSS_BENCH_LOAD", "0")
     monkeypatch.setenv("RESULTS", str(tmp_path / "results"))
     assert run.main([]) == 2
+    assert "TUNRSS_BENCH_LOAD='0': use a fraction above 0" in capsys.readouterr().err
     assert not (tmp_path / "results").exists()
 
 
 def test_paced_sender_keeps_to_its_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     from bench import sender
 
+    sent_at: list[float] = []
+
     class Fake:
         n = 256
 
         def __init__(self, *_: object) -> None:
-            self.calls = 0
+            pass
 
         def send_batch(self, start: int = 0, count: int | None = None) -> int:
+            sent_at.append(time.monotonic())
             return count or self.n
 
         def __enter__(self) -> "Fake":
@@ -133,3 +142,6 @@ def test_paced_sender_keeps_to_its_rate(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(sender, "MmsgSender", Fake)
     sent, took = sender.send_for("x", [b""] * 256, 0.5, pps=6400)
     assert 0.5 <= took < 0.6 and sent == 3200   # 100 batches of 32 due within 0.5 s
+    # batch i leaves no earlier than i periods (5 ms) after the first
+    assert all(t - sent_at[0] >= i * 0.005 - 1e-4 for i, t in enumerate(sent_at))
+    assert sent_at[-1] - sent_at[0] >= 0.49

@@ -142,3 +142,15 @@ def test_off_cost_is_the_series_over_the_base_estimated_from_the_parts() -> None
 def test_time_rounds_with_an_older_bench_patch_has_no_off_parts() -> None:
     res = pktcost.time_rounds(IFNAMES, [bytes(60)] * 4, 6, 0.01, timer=_FakeKernel(off=False))
     assert "off" not in res and "parts" in res
+
+
+def test_each_off_part_and_its_base_copy_take_turns_going_first() -> None:
+    kernel = _FakeKernel()
+    pktcost.time_rounds(IFNAMES, [bytes(60)] * 4, 8, 0.01, timer=kernel)
+    parts = [c[2] for c in kernel.calls if c[2] in ("select", "select-base")][1:]  # probe
+    rounds = list(zip(parts[::2], parts[1::2]))
+    assert len(rounds) == pktcost.WARMUP + 8
+    assert all(set(r) == {"select", "select-base"} for r in rounds)
+    # alternating: about half the rounds start with the base copy (the
+    # rotation alone would put it first in one round of 15)
+    assert sum(r[0] == "select-base" for r in rounds) >= 4
