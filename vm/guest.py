@@ -26,6 +26,8 @@ from .harness import ListingError, harness_cases, harness_plan
 from .plan import Plan, SuiteSpec
 from .splat import MARKER
 
+RETRY_PAUSE = 1.0   # seconds between a failed case and its rerun
+
 _RUN = re.compile(r"^#\s+RUN\s+(\S+)")
 _ECHO = re.compile(r"^(ok|not ok) \d+|\s(PASSED|FAILED|SKIPPED|ERROR|XFAIL|XPASS)\b|^# Totals:")
 
@@ -75,8 +77,9 @@ def run_cases(suite: SuiteSpec, results: Path, env: dict[str, str], cases: list[
                 rc, lines, result = run_case(argv, suite, env, case, n)
                 if not result.startswith("not ok") or attempt == suite.retries:
                     break
-                # shown in the log, then run again
+                # shown in the log, then run again after a pause
                 out.writelines(f"# tunrss: first run: {ln}\n" for ln in [*lines, result])
+                time.sleep(RETRY_PAUSE)
             if attempt and not result.startswith("not ok"):
                 flaky.append(case)
                 print(f"guest: suite {name}: {case} failed, then passed when run again: "

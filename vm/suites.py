@@ -32,7 +32,7 @@ LINE_BUFFERED = ["stdbuf", "-oL", "-eL"]
 SELFTESTS_RECIPE = "2"  # bump when the way the selftests are built changes
 # C suite -> (program of the base's tools/testing/selftests/net, reruns of a failed case):
 # some tun.c send_gso_packet cases lose their datagram under TCG
-BASE_SELFTESTS = {"tun-selftest": ("tun", 2), "tap-selftest": ("tap", 0)}
+BASE_SELFTESTS = {"tun-selftest": ("tun", 4), "tap-selftest": ("tap", 0)}
 
 
 def selftests_key(kernel: Kernel, wanted: list[str], kselftests: Path = KSELFTESTS) -> str:

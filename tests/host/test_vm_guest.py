@@ -76,6 +76,7 @@ def _run(tmp_path, monkeypatch, fails: int, retries: int) -> tuple[dict, str]:
     from vm import guest
     from vm.plan import SuiteSpec
     monkeypatch.setattr(guest, "kmsg", lambda text: None)   # not the host's kernel log
+    monkeypatch.setattr(guest, "RETRY_PAUSE", 0.0)
     suite = SuiteSpec("base", "ktap", [str(_fake_harness(tmp_path, fails))], project=False,
                       harness=True, retries=retries)
     summary = guest.run_cases(suite, tmp_path, {}, ["t.case"])

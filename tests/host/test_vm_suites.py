@@ -34,7 +34,7 @@ def test_c_suites_from_the_binaries(tmp_path: Path) -> None:
     assert [s.name for s in got] == ["tun-selftest", "tap-selftest", "kselftests-tun_vnet_hash"]
     tun, tap, _ = got
     assert tap.argv == [*suites.LINE_BUFFERED, str(tmp_path / "tap")] and tap.comm == "tap"
-    assert (tun.project, tun.harness, tun.retries) == (False, True, 2)
+    assert (tun.project, tun.harness, tun.retries) == (False, True, 4)
     assert (tap.project, tap.harness, tap.retries) == (False, True, 0)
     assert [s.name for s in suites.c_suites(tmp_path, ["tap-selftest"])] == ["tap-selftest"]
     (tmp_path / "tap").unlink()                       # not built: no suite
